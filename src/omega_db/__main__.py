@@ -1,0 +1,3 @@
+from omega_db.cli import main
+
+main()

@@ -1,0 +1,171 @@
+"""The Typer app: each command parses, calls the core once, renders. No SQL, no rules."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from omega_db import __version__, db, render
+from omega_db.errors import OmegaDbError
+from omega_db.render import Format, ReportFormat
+
+DEBUG_ENV = "OMEGA_DB_DEBUG"
+
+
+def _debug_wanted(ctx: typer.Context) -> bool:
+    return bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+class _ErrorBoundary(TyperGroup):
+    """The one place where errors become a sentence on stderr and an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # Typer's own control flow and usage errors (exit 2)
+        except OmegaDbError as exc:
+            if _debug_wanted(ctx):
+                traceback.print_exc()
+            render.note(f"error: {exc.message}")
+            raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            # The reader went away (`omega-db outcomes | head`): not an error.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except KeyboardInterrupt:
+            render.note("interrupted; any migration in progress was rolled back.")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug of ours: still one sentence, traceback on request
+            if _debug_wanted(ctx):
+                traceback.print_exc()
+            render.note(
+                f"error: unexpected {type(exc).__name__}: {exc}. "
+                f"Run again with --debug (or {DEBUG_ENV}=1) for details, and report it."
+            )
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_ErrorBoundary,
+    name="omega-db",
+    help="Administer the OMEGA agent's memory database (~/.omega/memory.db).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"omega-db {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help=f"Show the Python traceback of an error (also {DEBUG_ENV}=1)."),
+    ] = False,
+) -> None:
+    """Administer the OMEGA agent's memory database (~/.omega/memory.db).
+
+    The database is the DB argument of each command, else $OMEGA_DB, else
+    ~/.omega/memory.db. Every command but migrate only reads it.
+    """
+
+
+# Options shared by every command.
+DbArg = Annotated[
+    Optional[str],
+    typer.Argument(
+        metavar="DB",
+        help="The database file (default: $OMEGA_DB, else ~/.omega/memory.db).",
+        show_default=False,
+    ),
+]
+ReportFormatOpt = Annotated[
+    ReportFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=0,
+        metavar="SECONDS",
+        help="How long to wait for a lock held by another process (OMEGA) before giving up.",
+    ),
+]
+
+
+@app.command()
+def migrate(
+    database: DbArg = None,
+    to: Annotated[
+        Optional[str],
+        typer.Option("--to", metavar="NAME", help="Stop after this migration (full name or number, e.g. 011)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan with each migration's SQL; change nothing.")
+    ] = False,
+    no_backup: Annotated[
+        bool, typer.Option("--no-backup", help="Do not take the online backup before changing the file.")
+    ] = False,
+    fmt: ReportFormatOpt = ReportFormat.table,
+    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+) -> None:
+    """Apply pending migrations, each in one transaction, after an online backup.
+
+    A missing file is created (0600, folders 0700) and fully migrated.
+
+    \b
+    Examples:
+      omega-db migrate ~/.omega/memory.db
+      omega-db migrate --dry-run
+      omega-db migrate --to 010 ./copy.db
+      omega-db migrate -f json --no-backup ./scratch.db
+    """
+    from omega_db.migrate import migrate as run_migrate
+
+    path = db.resolve_path(database)
+    with render.migrate_progress(fmt is ReportFormat.table and not dry_run) as on_event:
+        result = run_migrate(
+            path, to=to, dry_run=dry_run, make_backup=not no_backup, timeout=timeout, on_event=on_event
+        )
+    render.render_migrate(result, fmt)
+
+
+@app.command()
+def status(
+    database: DbArg = None,
+    fmt: ReportFormatOpt = ReportFormat.table,
+    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+) -> None:
+    """Show the file, its migration history and its projects (read-only).
+
+    \b
+    Examples:
+      omega-db status
+      omega-db status ~/.omega/memory.db -f json
+    """
+    from omega_db.status import status as read_status
+
+    render.render_status(read_status(db.resolve_path(database), timeout=timeout), fmt)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="omega-db")

@@ -1,0 +1,175 @@
+"""Finding the database file, opening it, and turning SQLite's errors into sentences."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+from omega_db.errors import BadDatabaseError, BusyError, OmegaDbError
+
+DEFAULT_PATH = "~/.omega/memory.db"
+DEFAULT_TIMEOUT = 10.0
+
+_BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY"}
+_NOT_A_DB = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
+_READONLY_PREFIX = "SQLITE_READONLY"
+
+
+def resolve_path(db: str | os.PathLike[str] | None) -> Path:
+    """The database path: the argument, else $OMEGA_DB, else ~/.omega/memory.db; ~ expanded."""
+    raw = db if db not in (None, "") else os.environ.get("OMEGA_DB") or DEFAULT_PATH
+    return Path(os.path.expanduser(os.fspath(raw)))
+
+
+def check_readable(path: Path) -> None:
+    """Raise BadDatabaseError unless path is an existing, readable regular file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise BadDatabaseError(
+            f"{path} does not exist; check the path, or create a new memory database "
+            f"with `omega-db migrate {path}`."
+        ) from None
+    except PermissionError:
+        raise BadDatabaseError(
+            f"{path} cannot be reached (permission denied); check the folder's permissions."
+        ) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise BadDatabaseError(f"{path} is a folder, not a database file; give the path of the .db file.")
+    if not stat.S_ISREG(st.st_mode):
+        raise BadDatabaseError(f"{path} is not a regular file; give the path of the .db file.")
+    if not os.access(path, os.R_OK):
+        raise BadDatabaseError(f"{path} is not readable; check its permissions.")
+
+
+def _uri(path: Path, mode: str) -> str:
+    return "file:" + urllib.parse.quote(str(path.absolute())) + f"?mode={mode}"
+
+
+def _configure(conn: sqlite3.Connection) -> sqlite3.Connection:
+    # isolation_level=None: we own transactions (BEGIN IMMEDIATE ... COMMIT);
+    # the sqlite3 module must not open or commit any behind our back.
+    conn.isolation_level = None
+    return conn
+
+
+def connect_readonly(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
+    """Open an existing database read-only; raise a clear error if it is not one."""
+    check_readable(path)
+    with translate_errors(path):
+        conn = _configure(sqlite3.connect(_uri(path, "ro"), uri=True, timeout=timeout))
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            # Reading the schema is what tells a text file from a database.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def connect_readwrite(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
+    """Open an existing database for writing (mode=rw: never creates a file)."""
+    check_readable(path)
+    with translate_errors(path):
+        conn = _configure(sqlite3.connect(_uri(path, "rw"), uri=True, timeout=timeout))
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def create_file(path: Path) -> None:
+    """Create an empty database file 0600, and any missing parent folders 0700."""
+    missing = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    try:
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o700)
+            os.chmod(folder, 0o700)  # mkdir's mode is narrowed by the umask only
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+    except FileExistsError:
+        raise BadDatabaseError(f"{path} appeared while omega-db was creating it; run the command again.") from None
+    except NotADirectoryError:
+        raise BadDatabaseError(f"cannot create {path}: a part of that path is a file, not a folder.") from None
+    except PermissionError:
+        raise BadDatabaseError(f"cannot create {path}: permission denied; check the folder's permissions.") from None
+    except OSError as exc:
+        raise BadDatabaseError(f"cannot create {path}: {exc.strerror}.") from None
+
+
+def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
+    """The OmegaDbError that explains a sqlite3 error met while working on path."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name in _BUSY or "database is locked" in text or "database table is locked" in text:
+        return BusyError(
+            f"{path} is locked by another process (is OMEGA running?); "
+            "try again later or give more time with --timeout."
+        )
+    if name.startswith(_READONLY_PREFIX) or "readonly database" in text:
+        return BadDatabaseError(
+            f"{path} cannot be written (read-only file or folder); check its permissions."
+        )
+    if name == "SQLITE_NOTADB" or "file is not a database" in text:
+        return BadDatabaseError(f"{path} is not a SQLite database; check the path.")
+    if name in _NOT_A_DB or "malformed" in text:
+        return BadDatabaseError(
+            f"{path} is damaged ({text}); restore it from a backup, or run `omega-db verify` for details."
+        )
+    if name == "SQLITE_FULL" or "database or disk is full" in text:
+        return OmegaDbError(f"no room to write {path} (disk full or file size limit); free some space and try again.")
+    if name == "SQLITE_CANTOPEN" or "unable to open" in text:
+        return BadDatabaseError(f"{path} cannot be opened; check that it exists and its permissions.")
+    if name == "SQLITE_PERM" or name == "SQLITE_AUTH":
+        return BadDatabaseError(f"{path} cannot be accessed (permission denied); check its permissions.")
+    return OmegaDbError(f"SQLite failed on {path}: {text}.")
+
+
+@contextlib.contextmanager
+def translate_errors(path: Path) -> Iterator[None]:
+    """Turn any sqlite3 error raised inside into the matching OmegaDbError."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise error_for(exc, path) from exc
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE (the write lock up front) ... COMMIT, or ROLLBACK on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def table_exists(conn: sqlite3.Connection, table: str) -> bool:
+    """True if the main schema holds a table (or virtual table) of that name."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return row is not None
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """The column names of table, in order (empty if it does not exist)."""
+    return [row[1] for row in conn.execute("SELECT * FROM pragma_table_info(?)", (table,))]

@@ -1,0 +1,239 @@
+"""Output: the formats, the two consoles, one small function per view and format.
+
+rich is imported only when a table or progress is drawn: plain JSON and CSV
+output (and `--version`) never pay for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from omega_db.migrate import Event, Result
+    from omega_db.status import Status
+
+GENERAL_LABEL = "(general)"
+
+
+class Format(str, Enum):
+    """Output formats of the listing commands."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ReportFormat(str, Enum):
+    """Output formats of migrate, status and verify."""
+
+    table = "table"
+    json = "json"
+
+
+@functools.cache
+def console() -> Console:
+    """The rich console on stdout, for tables."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+@functools.cache
+def error_console() -> Console:
+    """The rich console on stderr, for notes, warnings and progress."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def scope_label(project: str) -> str:
+    """How a project scope reads in a table: '' is (general)."""
+    return GENERAL_LABEL if project == "" else project
+
+
+def note(message: str) -> None:
+    """A note for the person, on stderr, never mixed with data on stdout."""
+    sys.stderr.write(f"omega-db: {message}\n")
+
+
+def write_json(value: Any) -> None:
+    """One JSON document on stdout, as the database holds the values."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2))
+    sys.stdout.write("\n")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s"
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+# --- migrate -----------------------------------------------------------------
+
+
+def migrate_json(result: Result) -> dict[str, Any]:
+    """The JSON document of a migrate run."""
+    plan = result.plan
+    doc: dict[str, Any] = {
+        "database": str(result.database),
+        "dry_run": result.dry_run,
+        "created": result.created,
+        "backup": str(result.backup) if result.backup else None,
+        "applied": [{"name": a.name, "seconds": round(a.seconds, 6)} for a in result.applied],
+        "pending": [m.name for m in plan.pending],
+        "newer": list(plan.newer),
+        "current": result.current if not result.dry_run else plan.current,
+    }
+    if result.dry_run:
+        doc["plan"] = [{"name": m.name, "sql": m.sql} for m in plan.pending]
+    return doc
+
+
+def render_migrate(result: Result, fmt: ReportFormat) -> None:
+    """Show what migrate did, or would do with --dry-run."""
+    if fmt is ReportFormat.json:
+        write_json(migrate_json(result))
+        return
+    out = sys.stdout.write
+    plan = result.plan
+    if plan.newer:
+        out(
+            f"{result.database} records migrations newer than omega-db knows "
+            f"({', '.join(plan.newer)}); nothing to apply.\n"
+        )
+        return
+    if result.dry_run:
+        if not plan.pending:
+            out(f"{result.database} is up to date at {plan.current}; nothing to apply.\n")
+            return
+        creating = " (the file does not exist yet and would be created)" if not plan.exists else ""
+        out(f"Plan for {result.database}{creating}: {len(plan.pending)} migration(s) to apply.\n")
+        if plan.bootstrap:
+            out("Bootstrap: 001_init, 002_audit_log, 003_memory_enhancement would be recorded as applied.\n")
+        for migration in plan.pending:
+            out(f"\n-- {migration.name}\n{migration.sql.rstrip()}\n")
+        out("\nDry run: nothing was changed.\n")
+        return
+    if not result.applied:
+        out(f"{result.database} is up to date at {result.current}; nothing to apply.\n")
+        return
+    if result.created:
+        out(f"Created {result.database}.\n")
+    if result.backup:
+        out(f"Backup: {result.backup}\n")
+    width = max(len(a.name) for a in result.applied)
+    for applied in result.applied:
+        out(f"  {applied.name:<{width}}  applied  {_seconds(applied.seconds)}\n")
+    left = len(plan.all_pending) - len(result.applied)
+    tail = f", {left} pending" if left else ""
+    out(f"{result.database} is now at {result.current}{tail}.\n")
+
+
+@contextlib.contextmanager
+def migrate_progress(enabled: bool) -> Iterator[Callable[[Event], None] | None]:
+    """A progress callback that draws on a terminal (stderr), or None when not wanted."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=error_console(),
+        transient=True,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_event(event: Event) -> None:
+            if event.kind == "backup":
+                if "backup" not in tasks:
+                    tasks["backup"] = progress.add_task("backup", total=event.total)
+                progress.update(tasks["backup"], completed=event.done, total=event.total)
+            elif event.kind == "start":
+                tasks[event.name] = progress.add_task(event.name, total=None)
+            elif event.kind == "done" and event.name in tasks:
+                progress.update(tasks[event.name], total=1, completed=1)
+
+        yield on_event
+
+
+# --- status ------------------------------------------------------------------
+
+
+def status_json(st: Status) -> dict[str, Any]:
+    """The JSON document of status, keys exactly as SPEC.md lists them."""
+    return {
+        "database": str(st.database),
+        "current": st.plan.current,
+        "migrations": st.history(),
+        "pending": [m.name for m in st.plan.all_pending],
+        "newer": list(st.plan.newer),
+        "projects": st.projects,
+    }
+
+
+def render_status(st: Status, fmt: ReportFormat) -> None:
+    """Show a database's file facts, migration history and projects."""
+    if fmt is ReportFormat.json:
+        write_json(status_json(st))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = console()
+    plan = st.plan
+    out.print(f"Database      {st.database}", markup=False)
+    out.print(f"Size          {_size(st.size)}", markup=False)
+    out.print(f"SQLite        {st.sqlite_version}", markup=False)
+    out.print(f"Journal mode  {st.journal_mode}", markup=False)
+    out.print(f"Current       {plan.current or '000 (no migration applied)'}", markup=False)
+    out.print(f"Pending       {len(plan.all_pending)}", markup=False)
+    if plan.bootstrap:
+        out.print("Note          tracking predates this database: 001–003 count as applied (OMEGA's bootstrap rule)")
+    if plan.newer:
+        out.print(f"Newer         {', '.join(plan.newer)} (written by a newer OMEGA)", markup=False)
+
+    history = Table(title="Migrations", title_justify="left")
+    history.add_column("#", justify="right")
+    history.add_column("name")
+    history.add_column("state")
+    history.add_column("applied at")
+    colours = {"applied": "green", "pending": "yellow", "newer": "cyan"}
+    for row in st.history():
+        name = str(row["name"])
+        state = str(row["state"])
+        history.add_row(
+            name[:3], escape(name), f"[{colours[state]}]{state}[/]", escape(str(row["applied_at"] or ""))
+        )
+    out.print(history)
+
+    projects = Table(title="Projects", title_justify="left")
+    projects.add_column("project")
+    projects.add_column("outcomes", justify="right")
+    projects.add_column("lessons", justify="right")
+    projects.add_column("pending tasks", justify="right")
+    for row in st.projects:
+        projects.add_row(
+            escape(scope_label(str(row["project"]))),
+            str(row["outcomes"]),
+            str(row["lessons"]),
+            str(row["pending_tasks"]),
+        )
+    out.print(projects)

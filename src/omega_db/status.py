@@ -1,0 +1,55 @@
+"""Where a database stands: its file, its migration history, its projects."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from omega_db import db, migrate, queries
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything `omega-db status` reports."""
+
+    database: Path
+    size: int
+    sqlite_version: str
+    journal_mode: str
+    plan: migrate.Plan
+    projects: list[dict[str, object]]
+
+    def history(self) -> list[dict[str, object]]:
+        """Every known migration and every newer recorded one: name, state, applied_at."""
+        rows: list[dict[str, object]] = []
+        for migration in self.plan.known:
+            applied = migration.name in self.plan.recorded
+            rows.append({
+                "name": migration.name,
+                "state": "applied" if applied else "pending",
+                "applied_at": self.plan.recorded.get(migration.name),
+            })
+        for name in self.plan.newer:
+            rows.append({"name": name, "state": "newer", "applied_at": self.plan.recorded[name]})
+        return rows
+
+
+def status(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Status:
+    """Read a database's state without changing a byte of it."""
+    conn = db.connect_readonly(path, timeout=timeout)
+    try:
+        with db.translate_errors(path):
+            plan = migrate.inspect(conn, path)
+            journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            projects = queries.project_counts(conn)
+    finally:
+        conn.close()
+    return Status(
+        database=path,
+        size=path.stat().st_size,
+        sqlite_version=sqlite3.sqlite_version,
+        journal_mode=journal_mode,
+        plan=plan,
+        projects=projects,
+    )

@@ -1,0 +1,137 @@
+"""Building, filling and fingerprinting real OMEGA databases for the tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from omega_db import migrate
+
+SENDERS = ("alice", "bob", "télé-42")
+DOMAINS = ("coding", "trading", "writing")
+
+
+def build(path: Path, *, to: str | None = None) -> Path:
+    """Create a database at path and migrate it (to the end, or to `to`) with omega-db's core."""
+    migrate.migrate(path, to=to, make_backup=False)
+    return path
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A plain read-write connection, autocommit."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    return conn
+
+
+def seed(path: Path, *, n: int = 12) -> None:
+    """Fill every table of a 010/011 database with n rows (each sender and domain used)."""
+    conn = connect(path)
+    try:
+        conn.execute("BEGIN")
+        for i in range(n):
+            sender = SENDERS[i % len(SENDERS)]
+            domain = DOMAINS[(i // len(SENDERS)) % len(DOMAINS)]
+            conv = f"conv-{i % 4}"
+            conn.execute(
+                "INSERT OR IGNORE INTO conversations (id, channel, sender_id, summary) VALUES (?, 'telegram', ?, ?)",
+                (conv, sender, f"summary {i}"),
+            )
+            role = "user" if i % 2 == 0 else "assistant"
+            conn.execute(
+                "INSERT INTO messages (id, conversation_id, role, content, timestamp, metadata_json) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (f"msg-{i}", conv, role, f"message {i} about {domain}", f"2026-01-{i % 28 + 1:02d} 10:00:00",
+                 None if i % 3 else '{"k": 1}'),
+            )
+            conn.execute(
+                "INSERT INTO facts (id, sender_id, key, value, source_message_id) VALUES (?, ?, ?, ?, ?)",
+                (f"fact-{i}", sender, f"key-{i}", f"value {i}", f"msg-{i}"),
+            )
+            conn.execute(
+                "INSERT INTO audit_log (id, channel, sender_id, input_text, output_text, processing_ms, status) "
+                "VALUES (?, 'telegram', ?, ?, ?, ?, ?)",
+                (f"audit-{i}", sender, f"in {i}", f"out {i}", i * 10, ("ok", "error", "denied")[i % 3]),
+            )
+            conn.execute(
+                "INSERT INTO scheduled_tasks (id, channel, sender_id, reply_target, description, due_at, "
+                "repeat, status, task_type, retry_count, last_error) "
+                "VALUES (?, 'telegram', ?, 'chat-1', ?, ?, ?, ?, ?, ?, ?)",
+                (f"task-{i}", sender, f"task {i}", f"2026-02-{i % 28 + 1:02d} 09:00:00",
+                 (None, "daily", "weekly")[i % 3], ("pending", "delivered", "cancelled", "failed")[i % 4],
+                 ("reminder", "action")[i % 2], i % 3, None if i % 2 else "boom"),
+            )
+            conn.execute(
+                "INSERT INTO limitations (id, title, description) VALUES (?, ?, ?)",
+                (f"lim-{i}", f"Limitation {i}", f"cannot do {i}"),
+            )
+            conn.execute(
+                "INSERT INTO user_aliases (alias_sender_id, canonical_sender_id) VALUES (?, ?)",
+                (f"alias-{i}", sender),
+            )
+            conn.execute(
+                "INSERT INTO outcomes (id, timestamp, sender_id, domain, score, lesson, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (f"out-{i}", f"2026-03-{i % 28 + 1:02d} 12:00:00", sender, domain, (i % 3) - 1,
+                 f"lesson text {i}", ("conversation", "heartbeat")[i % 2]),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO lessons (id, sender_id, domain, rule, occurrences, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (f"lesson-{i}", sender, domain, f"rule {i}", i + 1, "2026-01-01 00:00:00",
+                 f"2026-04-{i % 28 + 1:02d} 08:00:00"),
+            )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def user_tables(conn: sqlite3.Connection) -> list[str]:
+    """Ordinary tables, without SQLite's and FTS5's internal ones."""
+    return [
+        name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE 'messages_fts%' ORDER BY name"
+        )
+    ]
+
+
+def dump(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every ordinary table, as dicts, sorted: for before/after comparisons."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        out = {}
+        for table in user_tables(conn):
+            rows = [dict(r) for r in conn.execute(f'SELECT * FROM "{table}"')]
+            out[table] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+        return out
+    finally:
+        conn.close()
+
+
+def fingerprint(path: Path) -> tuple[str, int]:
+    """The file's content hash and mtime: 'not a byte changed' means this is equal."""
+    data = path.read_bytes()
+    return hashlib.sha256(data).hexdigest(), path.stat().st_mtime_ns
+
+
+def recorded(path: Path) -> list[str]:
+    """The names in _migrations, in order."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [n for (n,) in conn.execute("SELECT name FROM _migrations ORDER BY name")]
+    finally:
+        conn.close()
+
+
+def run_cli(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run omega-db as a real process (python -m omega_db), capturing text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "omega_db", *args],
+        capture_output=True, text=True, timeout=timeout, **kwargs,
+    )
