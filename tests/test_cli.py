@@ -1,0 +1,63 @@
+"""The CLI surface: help everywhere, one error boundary, no tracebacks."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from omega_db.cli import app
+from tests import helpers
+
+
+def commands() -> list[str]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return sorted(group.commands)  # type: ignore[attr-defined]
+
+
+def test_core_commands_exist() -> None:
+    assert {"migrate", "status"} <= set(commands())
+
+
+@pytest.mark.parametrize("command", commands())
+def test_every_command_has_help_with_examples(runner: CliRunner, command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Examples" in result.stdout and f"omega-db {command}" in result.stdout
+    assert "--timeout" in result.stdout and "--format" in result.stdout
+
+
+def test_top_level_help_lists_commands(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in commands():
+        assert command in result.stdout
+
+
+def test_unknown_option_is_exit_2(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["status", "--bogus"]).exit_code == 2
+
+
+def test_negative_timeout_is_exit_2(runner: CliRunner, migrated_db) -> None:
+    assert runner.invoke(app, ["status", str(migrated_db), "--timeout", "-1"]).exit_code == 2
+
+
+def test_errors_are_one_sentence_and_debug_shows_the_traceback(tmp_path) -> None:
+    path = tmp_path / "not-a-db.txt"
+    path.write_text("just some text, not SQLite\n" * 20)
+    plain = helpers.run_cli("status", str(path))
+    assert plain.returncode == 2
+    assert plain.stdout == ""
+    assert plain.stderr.count("\n") == 1 and str(path) in plain.stderr
+    assert "Traceback" not in plain.stderr
+    debug = helpers.run_cli("--debug", "status", str(path))
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    env_debug = helpers.run_cli("status", str(path), env={"OMEGA_DB_DEBUG": "1", **_base_env()})
+    assert "Traceback" in env_debug.stderr
+
+
+def _base_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "OMEGA_DB_DEBUG"}

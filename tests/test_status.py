@@ -1,0 +1,149 @@
+"""status: history, header, projects; read-only on a database at any version."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from omega_db.cli import app
+from tests import helpers
+
+
+def status_json(runner: CliRunner, path: Path) -> dict:
+    result = runner.invoke(app, ["status", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_json_keys_exactly_as_specified(migrated_db: Path, runner: CliRunner) -> None:
+    doc = status_json(runner, migrated_db)
+    assert list(doc) == ["database", "current", "migrations", "pending", "newer", "projects"]
+    assert doc["current"] == "011_project_learning"
+    assert doc["pending"] == [] and doc["newer"] == []
+    assert all(list(m) == ["name", "state", "applied_at"] for m in doc["migrations"])
+    assert {m["state"] for m in doc["migrations"]} == {"applied"}
+    assert doc["projects"] == [{"project": "", "outcomes": 0, "lessons": 0, "pending_tasks": 0}]
+
+
+def test_empty_file_is_version_000(db_path: Path, runner: CliRunner) -> None:
+    db_path.write_bytes(b"")
+    doc = status_json(runner, db_path)
+    assert doc["current"] is None
+    assert len(doc["pending"]) == 11
+    assert {m["state"] for m in doc["migrations"]} == {"pending"}
+    assert doc["projects"] == [{"project": "", "outcomes": 0, "lessons": 0, "pending_tasks": 0}]
+    assert db_path.read_bytes() == b""
+
+
+def test_at_010_counts_everything_as_general(seeded_010: Path, runner: CliRunner) -> None:
+    doc = status_json(runner, seeded_010)
+    assert doc["current"] == "010_outcomes"
+    assert doc["pending"] == ["011_project_learning"]
+    conn = sqlite3.connect(seeded_010)
+    expected = {
+        "project": "",
+        "outcomes": conn.execute("SELECT count(*) FROM outcomes").fetchone()[0],
+        "lessons": conn.execute("SELECT count(*) FROM lessons").fetchone()[0],
+        "pending_tasks": conn.execute("SELECT count(*) FROM scheduled_tasks WHERE status = 'pending'").fetchone()[0],
+    }
+    conn.close()
+    assert doc["projects"] == [expected]
+
+
+def test_projects_are_counted_per_scope(migrated_db: Path, runner: CliRunner) -> None:
+    conn = sqlite3.connect(migrated_db)
+    conn.executemany(
+        "INSERT INTO outcomes (id, sender_id, domain, score, lesson, project) VALUES (?, 's', 'd', 1, 'l', ?)",
+        [("o1", ""), ("o2", "my-app"), ("o3", "my-app"), ("o4", "a'b%_")],
+    )
+    conn.executemany(
+        "INSERT INTO lessons (id, sender_id, domain, rule, project) VALUES (?, 's', ?, 'r', ?)",
+        [("l1", "d1", "my-app"), ("l2", "d2", "ünï")],
+    )
+    conn.executemany(
+        "INSERT INTO scheduled_tasks (id, channel, sender_id, reply_target, description, due_at, status, project) "
+        "VALUES (?, 'c', 's', 'r', 'd', '2030-01-01 00:00:00', ?, ?)",
+        [("t1", "pending", "my-app"), ("t2", "delivered", "my-app"), ("t3", "pending", "")],
+    )
+    conn.commit()
+    conn.close()
+    doc = status_json(runner, migrated_db)
+    assert doc["projects"] == [
+        {"project": "", "outcomes": 1, "lessons": 0, "pending_tasks": 1},
+        {"project": "a'b%_", "outcomes": 1, "lessons": 0, "pending_tasks": 0},
+        {"project": "my-app", "outcomes": 2, "lessons": 1, "pending_tasks": 1},
+        {"project": "ünï", "outcomes": 0, "lessons": 1, "pending_tasks": 0},
+    ]
+    table = runner.invoke(app, ["status", str(migrated_db)]).stdout
+    assert "(general)" in table and "my-app" in table and "a'b%_" in table
+
+
+def test_newer_migrations_are_listed(migrated_db: Path, runner: CliRunner) -> None:
+    conn = sqlite3.connect(migrated_db)
+    conn.execute("INSERT INTO _migrations (name) VALUES ('012_project_sessions'), ('013_multi_lessons')")
+    conn.commit()
+    conn.close()
+    doc = status_json(runner, migrated_db)
+    assert doc["newer"] == ["012_project_sessions", "013_multi_lessons"]
+    assert doc["current"] == "013_multi_lessons"
+    assert [m["state"] for m in doc["migrations"]][-2:] == ["newer", "newer"]
+
+
+def test_pre_tracking_database_counts_001_to_003_as_applied(db_path: Path, runner: CliRunner) -> None:
+    helpers.build(db_path, to="003")
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP TABLE _migrations")
+    conn.commit()
+    conn.close()
+    doc = status_json(runner, db_path)
+    assert doc["current"] == "003_memory_enhancement"
+    assert doc["pending"][0] == "004_fts5_recall"
+
+
+def test_table_shows_header_and_history(seeded_010: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["status", str(seeded_010)])
+    assert result.exit_code == 0
+    for text in (str(seeded_010), "SQLite", "Journal mode", "010_outcomes", "pending", "(general)"):
+        assert text in result.stdout
+
+
+@pytest.mark.parametrize("wal", [False, True])
+def test_status_changes_no_byte(seeded_010: Path, runner: CliRunner, wal: bool) -> None:
+    holder = None
+    if wal:
+        holder = sqlite3.connect(seeded_010, isolation_level=None)
+        holder.execute("PRAGMA journal_mode = WAL")
+        holder.execute("INSERT INTO user_aliases VALUES ('x', 'y')")  # lives in the WAL
+    before = helpers.fingerprint(seeded_010)
+    assert runner.invoke(app, ["status", str(seeded_010)]).exit_code == 0
+    assert runner.invoke(app, ["status", str(seeded_010), "-f", "json"]).exit_code == 0
+    assert helpers.fingerprint(seeded_010) == before
+    if holder:
+        holder.close()
+
+
+def test_status_uses_omega_db_env_when_no_argument(migrated_db: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMEGA_DB", str(migrated_db))
+    result = runner.invoke(app, ["status", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["database"] == str(migrated_db)
+
+
+def test_default_path_is_in_home(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("OMEGA_DB")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = runner.invoke(app, ["migrate", "-f", "json", "--no-backup"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["database"] == str(tmp_path / ".omega" / "memory.db")
+    assert (tmp_path / ".omega" / "memory.db").is_file()
+
+
+def test_status_of_missing_file_is_exit_2(db_path: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["status", str(db_path)])
+    assert result.exit_code == 2
+    assert str(db_path) in result.stderr and "omega-db migrate" in result.stderr
+    assert not db_path.exists()
