@@ -71,7 +71,7 @@ def write_json(value: Any) -> None:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.2f} s"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
 def _size(n: int) -> str:
