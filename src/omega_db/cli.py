@@ -124,6 +124,14 @@ def migrate(
     no_backup: Annotated[
         bool, typer.Option("--no-backup", help="Do not take the online backup before changing the file.")
     ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Complete a half-applied migration (left by OMEGA's own runner) in one transaction, "
+            "keeping every row.",
+        ),
+    ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
 ) -> None:
@@ -137,13 +145,15 @@ def migrate(
       omega-db migrate --dry-run
       omega-db migrate --to 010 ./copy.db
       omega-db migrate -f json --no-backup ./scratch.db
+      omega-db migrate --repair   # after OMEGA stopped half-way through a migration
     """
     from omega_db.migrate import migrate as run_migrate
 
     path = db.resolve_path(database)
     with render.migrate_progress(fmt is ReportFormat.table and not dry_run) as on_event:
         result = run_migrate(
-            path, to=to, dry_run=dry_run, make_backup=not no_backup, timeout=timeout, on_event=on_event
+            path, to=to, dry_run=dry_run, make_backup=not no_backup, timeout=timeout, on_event=on_event,
+            repair=repair,
         )
     render.render_migrate(result, fmt)
 
@@ -164,6 +174,34 @@ def status(
     from omega_db.status import status as read_status
 
     render.render_status(read_status(db.resolve_path(database), timeout=timeout), fmt)
+
+
+@app.command()
+def verify(
+    database: DbArg = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="PRAGMA quick_check instead of integrity_check; trust declared constraints.")
+    ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on a warning too (e.g. a pending migration).")] = False,
+    fmt: ReportFormatOpt = ReportFormat.table,
+    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+) -> None:
+    """Prove the database healthy: integrity, history, schema, foreign keys, FTS5 index, 011's data (read-only).
+
+    Each check is ok, warning or fail; exit 1 if any fails (with --strict, any warning too).
+
+    \b
+    Examples:
+      omega-db verify
+      omega-db verify --quick --strict ~/.omega/memory.db
+      omega-db verify -f json | jq '.checks[] | select(.status != "ok")'
+    """
+    from omega_db.verify import verify as run_verify
+
+    report = run_verify(db.resolve_path(database), quick=quick, strict=strict, timeout=timeout)
+    render.render_verify(report, fmt)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from omega_db.errors import (
     BadArgumentError,
     BadDatabaseError,
     BusyError,
+    HalfAppliedError,
     HistoryError,
     MigrationFailedError,
     OmegaDbError,
@@ -106,6 +107,7 @@ class Result:
     applied: tuple[Applied, ...] = ()
     current: str | None = None
     checked: tuple[str, ...] = field(default=())  # tables given a quick integrity check
+    repaired: str | None = None  # the half-applied migration --repair completed
 
 
 OnEvent = Callable[[Event], None]
@@ -365,6 +367,7 @@ def migrate(
     timeout: float = db.DEFAULT_TIMEOUT,
     migrations: tuple[Migration, ...] | None = None,
     on_event: OnEvent | None = None,
+    repair: bool = False,
 ) -> Result:
     """Bring the database at path up to date (or to `to`), creating it if missing."""
     known = discover() if migrations is None else migrations
@@ -383,6 +386,14 @@ def migrate(
         with db.translate_errors(path):
             plan = inspect(conn, path, to=to, known=known)
         check_history(plan)
+        half = None
+        if plan.pending and exists:
+            from omega_db import repair as repairing  # reads the schema: only when there is work
+
+            with db.translate_errors(path):
+                half = repairing.detect(conn, plan)
+            if half and (dry_run or not repair or half.blocker):
+                raise HalfAppliedError(f"{path}: {half.describe()}. {half.remedy()}. Nothing was changed.")
         if dry_run or not plan.pending:
             return Result(path, created=not exists, dry_run=dry_run, backup=None, plan=plan,
                           current=plan.current)
@@ -390,12 +401,18 @@ def migrate(
         saved = None
         if exists and make_backup:
             saved = backup(conn, path, on_event=on_event)
+        repaired = repairing.repair(conn, path, plan) if half else None
+        if repaired:
+            with db.translate_errors(path):
+                plan = inspect(conn, path, to=to, known=known)
         applied, rebuilt = _apply_all(conn, plan, path, on_event)
+        rebuilt |= repaired.rebuilt if repaired else set()
         with db.translate_errors(path):
             checked = quick_check(conn, rebuilt, path)
             current = inspect(conn, path, known=known).current
         return Result(path, created=not exists, dry_run=False, backup=saved, plan=plan,
-                      applied=tuple(applied), current=current, checked=checked)
+                      applied=tuple(applied), current=current, checked=checked,
+                      repaired=repaired.name if repaired else None)
     finally:
         conn.close()
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from omega_db.migrate import Event, Result
     from omega_db.status import Status
+    from omega_db.verify import Report
 
 GENERAL_LABEL = "(general)"
 
@@ -97,6 +98,7 @@ def migrate_json(result: Result) -> dict[str, Any]:
         "pending": [m.name for m in plan.pending],
         "newer": list(plan.newer),
         "current": result.current if not result.dry_run else plan.current,
+        "repaired": result.repaired,
     }
     if result.dry_run:
         doc["plan"] = [{"name": m.name, "sql": m.sql} for m in plan.pending]
@@ -128,12 +130,17 @@ def render_migrate(result: Result, fmt: ReportFormat) -> None:
             out(f"\n-- {migration.name}\n{migration.sql.rstrip()}\n")
         out("\nDry run: nothing was changed.\n")
         return
+    if result.repaired:
+        if result.backup:
+            out(f"Backup: {result.backup}\n")
+        out(f"Repaired {result.repaired}: the half-applied migration was completed and recorded.\n")
     if not result.applied:
-        out(f"{result.database} is up to date at {result.current}; nothing to apply.\n")
+        if not result.repaired:
+            out(f"{result.database} is up to date at {result.current}; nothing to apply.\n")
         return
     if result.created:
         out(f"Created {result.database}.\n")
-    if result.backup:
+    if result.backup and not result.repaired:
         out(f"Backup: {result.backup}\n")
     width = max(len(a.name) for a in result.applied)
     for applied in result.applied:
@@ -237,3 +244,42 @@ def render_status(st: Status, fmt: ReportFormat) -> None:
             str(row["pending_tasks"]),
         )
     out.print(projects)
+
+
+# --- verify ------------------------------------------------------------------
+
+
+def verify_json(report: Report) -> dict[str, Any]:
+    """The JSON document of verify: {"database", "ok", "checks": [{"name", "status", "detail"}]}."""
+    return {
+        "database": str(report.database),
+        "ok": report.ok,
+        "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in report.checks],
+    }
+
+
+def render_verify(report: Report, fmt: ReportFormat) -> None:
+    """Show each check with its coloured status and detail, then the verdict."""
+    if fmt is ReportFormat.json:
+        write_json(verify_json(report))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    colours = {"ok": "green", "warning": "yellow", "fail": "bold red"}
+    table = Table(title=escape(f"verify {report.database}"), title_justify="left")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("detail", overflow="fold")
+    for check in report.checks:
+        table.add_row(escape(check.name), f"[{colours[check.status]}]{check.status}[/]", escape(check.detail))
+    out = console()
+    out.print(table)
+    failed = sum(c.status == "fail" for c in report.checks)
+    warned = sum(c.status == "warning" for c in report.checks)
+    if report.ok:
+        tail = f" ({warned} warning(s))" if warned else ""
+        out.print(f"[green]ok[/]{escape(tail)}")
+    else:
+        strict = " (--strict: warnings count)" if report.strict and not failed else ""
+        out.print(f"[bold red]not ok[/]: {failed} failed, {warned} warning(s){escape(strict)}")

@@ -1,0 +1,404 @@
+"""A database's structure as plain data, the structure the migration files produce, and the two compared.
+
+Structure is read with PRAGMAs (table_xinfo, index_list, index_xinfo,
+foreign_key_list, table_list), never by comparing CREATE text: omega-db's 003
+rebuilds `conversations` where OMEGA's used ALTER, so the text differs while
+the structure is the same. CHECK constraints and trigger bodies exist only as
+text: they are compared after normalising whitespace, case and comments.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from omega_db.migrate import MIGRATIONS_TABLE_SQL, Migration
+
+_TOKEN = re.compile(
+    r"""\s+|--[^\n]*|/\*.*?(?:\*/|$)"""  # whitespace and comments: dropped
+    r"""|('(?:[^']|'')*')"""  # 1: string literal, kept as written
+    r"""|("(?:[^"]|"")*"|\[[^\]]*\]|`(?:[^`]|``)*`)"""  # 2: quoted identifier
+    r"""|([A-Za-z_][A-Za-z0-9_$]*|\d+(?:\.\d*)?|<=|>=|<>|!=|==|\|\||.)""",  # 3: word, number, symbol
+    re.DOTALL,
+)
+
+
+def _scan(sql: str) -> Iterable[tuple[str, int, int]]:
+    """(folded token, start, end) for each token; comments and whitespace are skipped."""
+    for match in _TOKEN.finditer(sql):
+        literal, quoted, other = match.groups()
+        if literal is not None:
+            yield literal, match.start(), match.end()
+        elif quoted is not None:
+            yield quoted[1:-1].replace(quoted[0] * 2, quoted[0]).lower(), match.start(), match.end()
+        elif other is not None:
+            yield other.lower(), match.start(), match.end()
+
+
+def tokens(sql: str) -> list[str]:
+    """SQL text as tokens: comments and whitespace gone, case folded outside string literals."""
+    return [token for token, _, _ in _scan(sql)]
+
+
+def normalise(sql: str) -> str:
+    """A canonical text for comparing two pieces of SQL that differ only in layout, case or quoting."""
+    return " ".join(tokens(sql))
+
+
+def checks_in(create_sql: str) -> tuple[str, ...]:
+    """The CHECK constraints of a CREATE TABLE statement, each as `CHECK (...)` in its own words."""
+    scanned = list(_scan(create_sql))
+    found = []
+    for i, (token, start, _) in enumerate(scanned):
+        if token != "check" or i + 1 >= len(scanned) or scanned[i + 1][0] != "(":
+            continue
+        depth = 0
+        for token2, _, end in scanned[i + 1 :]:
+            depth += {"(": 1, ")": -1}.get(token2, 0)
+            if depth == 0:
+                found.append(re.sub(r"\s+", " ", create_sql[start:end]))
+                break
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column as PRAGMA table_xinfo reports it."""
+
+    name: str
+    type: str
+    notnull: bool
+    default: str | None
+    pk: int
+    hidden: int = 0
+
+    def key(self) -> tuple[object, ...]:
+        """What two columns must share to be the same column."""
+        default = None if self.default is None else normalise(self.default)
+        return (self.name.lower(), self.type.upper(), self.notnull, default, self.pk, self.hidden)
+
+    def definition(self) -> str:
+        """The column's declaration after its name: TEXT NOT NULL DEFAULT ''."""
+        parts = [self.type or "(no type)"]
+        if self.notnull:
+            parts.append("NOT NULL")
+        if self.default is not None:
+            parts.append(f"DEFAULT {self.default}")
+        if self.pk:
+            parts.append("PRIMARY KEY")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A CHECK constraint: compared by its normalised text, shown as written."""
+
+    norm: str
+    text: str = field(compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """One FOREIGN KEY constraint of a table."""
+
+    columns: tuple[str, ...]
+    parent: str
+    parent_columns: tuple[str, ...]
+    on_update: str
+    on_delete: str
+
+    def describe(self) -> str:
+        """FOREIGN KEY (a) REFERENCES t (b)."""
+        target = f"{self.parent} ({', '.join(self.parent_columns)})" if any(self.parent_columns) else self.parent
+        return f"FOREIGN KEY ({', '.join(self.columns)}) REFERENCES {target}"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table (or virtual table) and the constraints that live in it."""
+
+    name: str
+    columns: tuple[Column, ...]
+    uniques: frozenset[tuple[str, ...]] = frozenset()
+    checks: frozenset[Check] = frozenset()
+    foreign_keys: frozenset[ForeignKey] = frozenset()
+    without_rowid: bool = False
+    virtual: str = ""  # normalised `USING module(args)` of a virtual table
+    sql: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index created with CREATE INDEX (UNIQUE constraints are Table.uniques)."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    unique: bool
+    partial: str  # normalised WHERE clause, '' for a full index
+
+    def describe(self) -> str:
+        """index name on table (columns)."""
+        kind = "unique index" if self.unique else "index"
+        return f"{kind} {self.name} on {self.table} ({', '.join(self.columns)})"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger: compared by its normalised text."""
+
+    name: str
+    table: str
+    norm: str
+    sql: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Everything structural in a database's main schema, minus SQLite's and FTS5's own tables."""
+
+    tables: dict[str, Table]
+    indexes: dict[str, Index]
+    triggers: dict[str, Trigger]
+    shadow: frozenset[str] = frozenset()  # FTS5's shadow tables present
+
+    def table(self, name: str) -> Table | None:
+        """The table of that name (any case), or None."""
+        for key, table in self.tables.items():
+            if key.lower() == name.lower():
+                return table
+        return None
+
+
+def quote(identifier: str) -> str:
+    """An identifier in double quotes, safe in any SQL text."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def read(conn: sqlite3.Connection) -> Schema:
+    """Read the main schema of a connection into plain data (reads only the schema, never rows)."""
+    kinds = {row[1]: row[2] for row in conn.execute("PRAGMA main.table_list") if row[0] == "main"}
+    master = {
+        name: (kind, tbl, sql or "")
+        for kind, name, tbl, sql in conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master")
+    }
+    tables: dict[str, Table] = {}
+    indexes: dict[str, Index] = {}
+    for name, kind in kinds.items():
+        if name.startswith("sqlite_") or kind not in ("table", "virtual"):
+            continue
+        sql = master.get(name, ("", "", ""))[2]
+        tables[name] = _read_table(conn, name, sql, virtual=kind == "virtual")
+        if kind == "table":
+            for _, index_name, unique, origin, partial in conn.execute(f"PRAGMA main.index_list({quote(name)})"):
+                if origin != "c":
+                    continue
+                where = ""
+                if partial:
+                    text = master.get(index_name, ("", "", ""))[2]
+                    parts = re.split(r"\bwhere\b", text, maxsplit=1, flags=re.IGNORECASE)
+                    where = normalise(parts[1]) if len(parts) == 2 else "?"
+                indexes[index_name] = Index(index_name, name, _index_columns(conn, index_name), bool(unique), where)
+    triggers = {
+        name: Trigger(name, tbl, normalise(sql), sql)
+        for name, (kind, tbl, sql) in master.items()
+        if kind == "trigger"
+    }
+    shadow = frozenset(name for name, kind in kinds.items() if kind == "shadow")
+    return Schema(tables, indexes, triggers, shadow)
+
+
+def _read_table(conn: sqlite3.Connection, name: str, sql: str, *, virtual: bool) -> Table:
+    if virtual:
+        using = re.split(r"\busing\b", sql, maxsplit=1, flags=re.IGNORECASE)
+        declaration = normalise(using[1]) if len(using) == 2 else normalise(sql)
+        try:
+            columns = tuple(_columns(conn, name))
+        except sqlite3.Error:  # the module is not compiled into this SQLite
+            columns = ()
+        return Table(name, columns, virtual=declaration, sql=sql)
+    uniques = frozenset(
+        _index_columns(conn, index_name)
+        for _, index_name, _, origin, _ in conn.execute(f"PRAGMA main.index_list({quote(name)})")
+        if origin == "u"
+    )
+    groups: dict[int, list[tuple[str, str, str, str, str]]] = {}
+    for fk_id, _, parent, child_col, parent_col, on_update, on_delete, _ in conn.execute(
+        f"PRAGMA main.foreign_key_list({quote(name)})"
+    ):
+        groups.setdefault(fk_id, []).append((child_col, parent_col or "", parent, on_update, on_delete))
+    fks = frozenset(
+        ForeignKey(tuple(r[0] for r in rows), rows[0][2], tuple(r[1] for r in rows), rows[0][3], rows[0][4])
+        for rows in groups.values()
+    )
+    checks = frozenset(Check(normalise(text), text) for text in checks_in(sql))
+    without_rowid = bool(re.search(r"\)\s*without\s+rowid\s*$", sql, re.IGNORECASE))
+    return Table(name, tuple(_columns(conn, name)), uniques, checks, fks, without_rowid, sql=sql)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> Iterable[Column]:
+    for _, name, type_, notnull, default, pk, hidden in conn.execute(f"PRAGMA main.table_xinfo({quote(table)})"):
+        yield Column(name, type_ or "", bool(notnull), default, pk, hidden)
+
+
+def _index_columns(conn: sqlite3.Connection, index: str) -> tuple[str, ...]:
+    columns = []
+    for _, cid, name, desc, coll, key in conn.execute(f"PRAGMA main.index_xinfo({quote(index)})"):
+        if not key:
+            continue
+        text = name if cid >= 0 else ("rowid" if cid == -1 else "<expression>")
+        if coll and coll.upper() != "BINARY":
+            text += f" COLLATE {coll.upper()}"
+        if desc:
+            text += " DESC"
+        columns.append(text)
+    return tuple(columns)
+
+
+def build(migrations: Iterable[Migration]) -> sqlite3.Connection:
+    """An in-memory database made by applying the migration files, with OMEGA's _migrations table."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute(MIGRATIONS_TABLE_SQL)
+    for migration in migrations:
+        for statement in migration.statements():
+            conn.execute(statement)
+    return conn
+
+
+@functools.lru_cache(maxsize=32)
+def expected(migrations: tuple[Migration, ...]) -> Schema:
+    """The structure the given migrations produce, read from a fresh in-memory database."""
+    conn = build(migrations)
+    try:
+        return read(conn)
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way a database's structure departs from the expected one, in words."""
+
+    kind: str  # "missing", "extra" or "changed"
+    what: str  # "table", "column", "order", "unique", "check", "foreign key", "index", "trigger", ...
+    table: str
+    text: str
+
+
+def compare(expected: Schema, actual: Schema) -> list[Difference]:
+    """Every structural difference of actual from expected, in a stable order."""
+    diffs: list[Difference] = []
+    for name, want in expected.tables.items():
+        have = actual.table(name)
+        if have is None:
+            diffs.append(Difference("missing", "table", name, f"table {name} is missing"))
+        else:
+            diffs += _compare_table(want, have)
+    for name in actual.tables:
+        if expected.table(name) is None:
+            diffs.append(Difference("extra", "table", name, f"extra table {name} (no applied migration creates it)"))
+    for name in sorted(expected.shadow - actual.shadow):
+        if actual.table(name.rsplit("_", 1)[0]) is not None:
+            diffs.append(Difference("missing", "shadow", name, f"FTS5 shadow table {name} is missing"))
+    diffs += _compare_named(expected.indexes, actual.indexes, "index", lambda i: i.describe(), lambda i: i.table)
+    diffs += _compare_named(expected.triggers, actual.triggers, "trigger", lambda t: f"trigger {t.name}", lambda t: t.table)
+    return diffs
+
+
+def _compare_named(want: dict, have: dict, what: str, describe, table_of) -> list[Difference]:  # type: ignore[type-arg, no-untyped-def]
+    diffs = []
+    have_lower = {k.lower(): v for k, v in have.items()}
+    want_lower = {k.lower() for k in want}
+    for name, item in want.items():
+        other = have_lower.get(name.lower())
+        if other is None:
+            diffs.append(Difference("missing", what, table_of(item), f"{describe(item)} is missing"))
+        elif other != item:
+            found = describe(other) if what == "index" else "defined differently"
+            diffs.append(Difference(
+                "changed", what, table_of(item), f"{describe(item)} is expected, but the database has {found}"
+            ))
+    for name, item in have.items():
+        if name.lower() not in want_lower:
+            diffs.append(Difference(
+                "extra", what, table_of(item), f"extra {describe(item)} (no applied migration creates it)"
+            ))
+    return diffs
+
+
+def _compare_table(want: Table, have: Table) -> list[Difference]:
+    t = want.name
+    diffs = []
+    if want.virtual != have.virtual:
+        return [Difference("changed", "virtual", t, f"{t} is declared {have.virtual or 'as a plain table'}; "
+                                                    f"the migrations declare it USING {want.virtual or 'a plain table'}")]
+    have_cols = {c.name.lower(): c for c in have.columns}
+    want_cols = {c.name.lower(): c for c in want.columns}
+    for col in want.columns:
+        other = have_cols.get(col.name.lower())
+        if other is None:
+            diffs.append(Difference("missing", "column", t, f"{t}: column {col.name} is missing"))
+        elif other.key() != col.key():
+            diffs.append(Difference("changed", "column", t, f"{t}.{col.name} is {other.definition()}; "
+                                                           f"the migrations make it {col.definition()}"))
+    for col in have.columns:
+        if col.name.lower() not in want_cols:
+            diffs.append(Difference("extra", "column", t,
+                                    f"{t}: extra column {col.name} (no applied migration adds it)"))
+    common_want = [c.name for c in want.columns if c.name.lower() in have_cols]
+    common_have = [c.name for c in have.columns if c.name.lower() in want_cols]
+    if [n.lower() for n in common_want] != [n.lower() for n in common_have]:
+        diffs.append(Difference("changed", "order", t, f"{t}: columns are in the order {', '.join(common_have)}; "
+                                                       f"the migrations make it {', '.join(common_want)}"))
+    want_u = {tuple(c.lower() for c in u): u for u in want.uniques}
+    have_u = {tuple(c.lower() for c in u): u for u in have.uniques}
+    for key in sorted(want_u.keys() - have_u.keys()):
+        diffs.append(Difference("missing", "unique", t, f"{t}: UNIQUE ({', '.join(want_u[key])}) is missing"))
+    for key in sorted(have_u.keys() - want_u.keys()):
+        diffs.append(Difference("extra", "unique", t, f"{t}: extra UNIQUE ({', '.join(have_u[key])}) "
+                                                      "(no applied migration declares it)"))
+    for check in sorted(want.checks - have.checks, key=lambda c: c.norm):
+        diffs.append(Difference("missing", "check", t, f"{t}: {check.text} is missing"))
+    for check in sorted(have.checks - want.checks, key=lambda c: c.norm):
+        diffs.append(Difference("extra", "check", t, f"{t}: extra {check.text} (no applied migration declares it)"))
+    for fk in sorted(want.foreign_keys - have.foreign_keys, key=ForeignKey.describe):
+        diffs.append(Difference("missing", "foreign key", t, f"{t}: {fk.describe()} is missing"))
+    for fk in sorted(have.foreign_keys - want.foreign_keys, key=ForeignKey.describe):
+        diffs.append(Difference("extra", "foreign key", t, f"{t}: extra {fk.describe()}"))
+    if want.without_rowid != have.without_rowid:
+        diffs.append(Difference("changed", "without rowid", t, f"{t}: WITHOUT ROWID differs from the migrations"))
+    return diffs
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing a migration puts in place (a table, a column, an index, a constraint...)."""
+
+    kind: str
+    key: str  # identity, case folded
+    text: str = field(compare=False, hash=False)
+
+
+def facts(schema: Schema) -> frozenset[Fact]:
+    """The schema as a set of facts, for telling which of a migration's effects are present."""
+    out: set[Fact] = set()
+    for name, table in schema.tables.items():
+        t = name.lower()
+        out.add(Fact("table", t, f"table {name}"))
+        for col in table.columns:
+            if not col.hidden:
+                out.add(Fact("column", f"{t}.{col.name.lower()}", f"{name}.{col.name}"))
+        for unique in table.uniques:
+            out.add(Fact("unique", f"{t}({','.join(unique).lower()})", f"{name}: UNIQUE ({', '.join(unique)})"))
+        for check in table.checks:
+            out.add(Fact("check", f"{t}:{check.norm}", f"{name}: {check.text}"))
+        for fk in table.foreign_keys:
+            out.add(Fact("foreign key", f"{t}:{fk.describe().lower()}", f"{name}: {fk.describe()}"))
+    for name, index in schema.indexes.items():
+        out.add(Fact("index", name.lower(), f"index {name}"))
+    for name in schema.triggers:
+        out.add(Fact("trigger", name.lower(), f"trigger {name}"))
+    return frozenset(out)
