@@ -77,6 +77,26 @@ def run(cmd: list[str], *, stdin: Path | None = None, stdout: Path | None = None
         return Run(seconds, usage.ru_maxrss, code, err.read().decode(errors="replace"))
 
 
+# A child's ru_maxrss starts from the RSS of the process that forked it, so peak memory is
+# read by this small launcher (a few MiB) rather than by the benchmark itself.
+LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def peak_kib(cmd: list[str], work: Path) -> Run:
+    """Run cmd under the launcher; the Run's maxrss_kib is cmd's own peak."""
+    report = work / "maxrss"
+    r = run([sys.executable, "-S", "-c", LAUNCHER, str(report), *cmd])
+    if r.code == 0:
+        r.maxrss_kib = int(report.read_text())
+    return r
+
+
 def checked(r: Run, what: str, ok: tuple[int, ...] = (0,)) -> Run:
     """r, or stop the benchmark if the process failed."""
     if r.code not in ok:
@@ -146,17 +166,34 @@ def outcomes_sql() -> str:
     return f"SELECT {OUTCOME_COLUMNS} FROM outcomes ORDER BY timestamp DESC"
 
 
-def same_rows(omega_out: Path, shell_out: Path, key: Callable[[dict], tuple]) -> bool:
-    """Both answers hold the same rows in the same order of the sort key (ties may differ)."""
-    mine = json.loads(omega_out.read_text(encoding="utf-8") or "[]")
-    theirs = json.loads(shell_out.read_text(encoding="utf-8") or "[]")
-    if [key(r) for r in mine] != [key(r) for r in theirs]:
-        return False
-    return sorted(mine, key=lambda r: r["id"]) == sorted(theirs, key=lambda r: r["id"])
+def same_rows(omega_out: Path, shell_out: Path, key: str) -> bool:
+    """Both answers hold the same rows in the same order of the sort key (ties may differ).
+
+    Runs in a child process: parsing a million rows here would inflate this process.
+    """
+    return subprocess.run([sys.executable, __file__, "--compare", key, str(omega_out), str(shell_out)]).returncode == 0
 
 
-def bench_query(args, name: str, label: str, omega_args: list[str], sql: str, key: Callable[[dict], tuple],
-                db011: Path, work: Path, omega: list[str], shell: str) -> Pair:
+SORT_KEYS: dict[str, Callable[[dict], tuple]] = {
+    "lessons": lambda r: (r["project"] == "", r["updated_at"]),
+    "outcomes": lambda r: (r["timestamp"],),
+}
+
+
+def compare(key: str, omega_out: str, shell_out: str) -> int:
+    mine = json.loads(Path(omega_out).read_text(encoding="utf-8") or "[]")
+    theirs = json.loads(Path(shell_out).read_text(encoding="utf-8") or "[]")
+    sort_key = SORT_KEYS[key]
+    if [sort_key(r) for r in mine] != [sort_key(r) for r in theirs]:
+        print(f"bench: {key}: the rows come in a different order", file=sys.stderr)
+        return 1
+    if sorted(mine, key=lambda r: r["id"]) != sorted(theirs, key=lambda r: r["id"]):
+        print(f"bench: {key}: the rows differ", file=sys.stderr)
+        return 1
+    return 0
+
+
+def bench_query(args, name: str, label: str, omega_args: list[str], sql: str, db011: Path, work: Path, omega: list[str], shell: str) -> Pair:
     pair = Pair(name, label)
     if not has_command(omega, omega_args[0]):
         pair.skipped = f"omega-db has no `{omega_args[0]}` command yet"
@@ -164,7 +201,7 @@ def bench_query(args, name: str, label: str, omega_args: list[str], sql: str, ke
     mine, theirs = work / f"{name}-omega.json", work / f"{name}-shell.json"
     checked(run([*omega, *omega_args], stdout=mine), f"omega-db {name}")
     checked(run([shell, "-json", str(db011), sql], stdout=theirs), f"sqlite3 {name}")
-    if not same_rows(mine, theirs, key):
+    if not same_rows(mine, theirs, name):
         pair.skipped = f"omega-db {name} and the shell disagree (see {mine} and {theirs})"
         return pair
     mine.unlink()
@@ -194,14 +231,14 @@ def bench_startup(args, omega: list[str]) -> Pair:
     return pair
 
 
-def bench_memory(args, db011: Path, omega: list[str], total: int) -> list[tuple[int, float]]:
+def bench_memory(args, db011: Path, work: Path, omega: list[str], total: int) -> list[tuple[int, float]]:
     """Peak memory (MiB) of `outcomes -f json` as the exported rows grow: [(rows, MiB)]."""
     if not has_command(omega, "outcomes"):
         return []
     peaks = []
     for rows in (total // 100, total // 10, total):
         limit = "0" if rows == total else str(rows)
-        rss = [checked(run([*omega, "outcomes", str(db011), "--limit", limit, "-f", "json"]),
+        rss = [checked(peak_kib([*omega, "outcomes", str(db011), "--limit", limit, "-f", "json"], work),
                        "omega-db outcomes").maxrss_kib for _ in range(max(1, args.rounds // 2))]
         peaks.append((rows, statistics.median(rss) / 1024))
     return peaks
@@ -249,6 +286,8 @@ def report(pairs: list[Pair], peaks: list[tuple[int, float]]) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--compare"]:
+        sys.exit(compare(*sys.argv[2:5]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="database size (1 = 1,000,000 outcomes)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per pair (medians are reported)")
@@ -282,19 +321,17 @@ def main() -> None:
         if "lessons" in wanted:
             pairs.append(bench_query(
                 args, "lessons", f"lessons --project {project} -f json  vs  sqlite3 -json",
-                ["lessons", str(db011), "--project", project, "-f", "json"], lessons_sql(project),
-                lambda r: (r["project"] == "", r["updated_at"]), db011, work, omega, shell))
+                ["lessons", str(db011), "--project", project, "-f", "json"], lessons_sql(project), db011, work, omega, shell))
         if "outcomes" in wanted:
             pairs.append(bench_query(
                 args, "outcomes", "outcomes --limit 0 -f json  vs  sqlite3 -json",
-                ["outcomes", str(db011), "--limit", "0", "-f", "json"], outcomes_sql(),
-                lambda r: (r["timestamp"],), db011, work, omega, shell))
+                ["outcomes", str(db011), "--limit", "0", "-f", "json"], outcomes_sql(), db011, work, omega, shell))
         if "verify" in wanted:
             pairs.append(bench_verify(args, db011, omega, shell))
         if "startup" in wanted:
             pairs.append(bench_startup(args, omega))
         if "memory" in wanted:
-            peaks = bench_memory(args, db011, omega, n["outcomes"])
+            peaks = bench_memory(args, db011, work, omega, n["outcomes"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(pairs, peaks)
