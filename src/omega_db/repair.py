@@ -114,7 +114,7 @@ def detect(conn: sqlite3.Connection, plan: migrate.Plan) -> HalfApplied | None:
         return None
     nxt = plan.all_pending[0]
     before = tuple(m for m in plan.known if m.name < nxt.name)
-    if any(m.name not in plan.recorded for m in before):
+    if any(m.name not in plan.recorded for m in before) or any(n > nxt.name for n in plan.recorded):
         return None  # a gap in the history: reported as such, not guessed at
     actual = schema.read(conn)
     real = schema.facts(actual)

@@ -9,7 +9,6 @@ text: they are compared after normalising whitespace, case and comments.
 
 from __future__ import annotations
 
-import functools
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -268,14 +267,26 @@ def build(migrations: Iterable[Migration]) -> sqlite3.Connection:
     return conn
 
 
-@functools.lru_cache(maxsize=32)
+_EXPECTED: dict[tuple[Migration, ...], Schema] = {}
+
+
 def expected(migrations: tuple[Migration, ...]) -> Schema:
-    """The structure the given migrations produce, read from a fresh in-memory database."""
-    conn = build(migrations)
-    try:
-        return read(conn)
-    finally:
-        conn.close()
+    """The structure the given migrations produce, read from a fresh in-memory database.
+
+    Built once per chain, migration by migration: every prefix is kept too, as
+    verify and repair ask for the structure before and after each migration.
+    """
+    if migrations not in _EXPECTED:
+        conn = build(())
+        try:
+            _EXPECTED.setdefault((), read(conn))
+            for i, migration in enumerate(migrations, start=1):
+                for statement in migration.statements():
+                    conn.execute(statement)
+                _EXPECTED.setdefault(migrations[:i], read(conn))
+        finally:
+            conn.close()
+    return _EXPECTED[migrations]
 
 
 @dataclass(frozen=True)

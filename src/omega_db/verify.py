@@ -100,11 +100,16 @@ def _guarded(ctx: _Context, name: str, fn: Callable[[_Context], Check]) -> Check
 
 def _integrity(conn: sqlite3.Connection, quick: bool) -> Check:
     pragma = "quick_check" if quick else "integrity_check"
-    rows = [r[0] for r in conn.execute(f"PRAGMA {pragma}(100)")]
+    try:
+        rows = [r[0] for r in conn.execute(f"PRAGMA {pragma}(100)")]
+    except sqlite3.DatabaseError as exc:  # damage bad enough to stop the check itself
+        if isinstance(db.error_for(exc, Path()), BusyError):
+            raise
+        return Check("integrity", FAIL, f"PRAGMA {pragma} stopped: {exc}")
     if rows == ["ok"]:
         return Check("integrity", OK, f"PRAGMA {pragma}: ok")
     more = f" (and {len(rows) - 1} more problem(s))" if len(rows) > 1 else ""
-    return Check("integrity", FAIL, f"PRAGMA {pragma}: {rows[0]}{more}")
+    return Check("integrity", FAIL, f"PRAGMA {pragma}: {' '.join(rows[0].split())}{more}")
 
 
 def check_integrity(ctx: _Context) -> Check:
