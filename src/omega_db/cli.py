@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from omega_db import __version__, db, render
 from omega_db.errors import OmegaDbError
+from omega_db.queries import TaskStatus
 from omega_db.render import Format, ReportFormat
 
 DEBUG_ENV = "OMEGA_DB_DEBUG"
@@ -202,6 +203,121 @@ def verify(
     render.render_verify(report, fmt)
     if not report.ok:
         raise typer.Exit(1)
+
+
+# Options shared by the listing commands (lessons, outcomes, tasks).
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="Output format (json and csv: for scripts).", case_sensitive=False)
+]
+ProjectOpt = Annotated[
+    Optional[str],
+    typer.Option("--project", metavar="P", help="Only project P ('' is the general scope).", show_default=False),
+]
+SenderOpt = Annotated[
+    Optional[str], typer.Option("--sender", metavar="S", help="Only sender S.", show_default=False)
+]
+DomainOpt = Annotated[
+    Optional[str], typer.Option("--domain", metavar="D", help="Only domain D.", show_default=False)
+]
+LimitOpt = Annotated[
+    Optional[int], typer.Option("--limit", metavar="N", min=0, help="At most N rows (0: no cap).")
+]
+
+
+@app.command()
+def lessons(
+    database: DbArg = None,
+    project: Annotated[
+        Optional[str],
+        typer.Option(
+            "--project",
+            metavar="P",
+            help="What OMEGA injects when P is active: P's lessons first, then the general ones "
+            "('' : general only).",
+            show_default=False,
+        ),
+    ] = None,
+    only: Annotated[bool, typer.Option("--only", help="With --project P: P's lessons alone.")] = False,
+    sender: SenderOpt = None,
+    domain: DomainOpt = None,
+    limit: LimitOpt = None,
+    fmt: FormatOpt = Format.table,
+    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+) -> None:
+    """List lessons, most recently updated first (read-only).
+
+    No --project: every lesson of every project.
+
+    \b
+    Examples:
+      omega-db lessons --project my-app
+      omega-db lessons --project my-app --only --sender alice
+      omega-db lessons --project '' -f json
+      omega-db lessons ~/.omega/memory.db --domain coding -f csv > lessons.csv
+    """
+    from omega_db import listing, queries
+
+    with queries.reading(db.resolve_path(database), timeout=timeout) as conn:
+        answer = queries.lessons(conn, project=project, only=only, sender=sender, domain=domain, limit=limit)
+        listing.render_listing(answer, fmt)
+
+
+@app.command()
+def outcomes(
+    database: DbArg = None,
+    project: ProjectOpt = None,
+    sender: SenderOpt = None,
+    domain: DomainOpt = None,
+    hours: Annotated[
+        Optional[float],
+        typer.Option("--hours", metavar="H", help="Only the last H hours (fractions allowed).", show_default=False),
+    ] = None,
+    limit: LimitOpt = 50,
+    fmt: FormatOpt = Format.table,
+    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+) -> None:
+    """List outcomes (OMEGA's reward signals), newest first (read-only).
+
+    \b
+    Examples:
+      omega-db outcomes --project my-app --hours 24
+      omega-db outcomes --sender alice --domain coding --limit 10
+      omega-db outcomes --limit 0 -f json > outcomes.json
+    """
+    from omega_db import listing, queries
+
+    with queries.reading(db.resolve_path(database), timeout=timeout) as conn:
+        answer = queries.outcomes(conn, project=project, sender=sender, domain=domain, hours=hours, limit=limit)
+        listing.render_listing(answer, fmt)
+
+
+@app.command()
+def tasks(
+    database: DbArg = None,
+    project: ProjectOpt = None,
+    sender: SenderOpt = None,
+    status: Annotated[
+        TaskStatus,
+        typer.Option("--status", help="Only tasks in this state.", case_sensitive=False),
+    ] = TaskStatus.pending,
+    due: Annotated[bool, typer.Option("--due", help="Only pending tasks that are due now.")] = False,
+    limit: LimitOpt = None,
+    fmt: FormatOpt = Format.table,
+    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+) -> None:
+    """List scheduled tasks by due time, earliest first (read-only).
+
+    \b
+    Examples:
+      omega-db tasks --project my-app
+      omega-db tasks --due -f json
+      omega-db tasks --status all --sender alice -f csv
+    """
+    from omega_db import listing, queries
+
+    with queries.reading(db.resolve_path(database), timeout=timeout) as conn:
+        answer = queries.tasks(conn, project=project, sender=sender, status=status, due=due, limit=limit)
+        listing.render_listing(answer, fmt)
 
 
 def main() -> None:
