@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import migrate, schema
+from omega_db import compare, migrate, schema
 from omega_db.cli import app
 from omega_db.errors import HalfAppliedError
 from omega_db.verify import verify
 from tests import helpers
-from tests.omega_runner import half_003, half_011, shipped
+from tests.omega_runner import half_003, half_011, run_like_omega, shipped
 
 N_011 = len(shipped("011").statements())
 
@@ -68,7 +68,7 @@ def test_half_applied_011_is_refused_then_repaired_into_a_clean_011(
     # The backup is the half-applied file as it was, rows and all.
     assert helpers.dump(Path(doc["backup"])) == before_rows
 
-    assert schema.compare(structure(clean), structure(broken)) == []
+    assert compare.compare(structure(clean), structure(broken)) == []
     assert rows(broken) == rows(clean)
     assert helpers.recorded(broken) == helpers.recorded(clean)
     assert verify(broken).ok
@@ -143,7 +143,7 @@ def test_half_applied_003_as_omega_leaves_it_is_refused_then_repaired(tmp_path: 
     repaired = runner.invoke(app, ["migrate", str(broken), "--repair"])
     assert repaired.exit_code == 0, repaired.stderr
     assert "Repaired 003_memory_enhancement" in repaired.stdout
-    assert schema.compare(structure(clean), structure(broken)) == []
+    assert compare.compare(structure(clean), structure(broken)) == []
     got, want = rows(broken), rows(clean)
     summaries = {row["id"]: row.pop("summary") for row in got["conversations"]}
     for row in want["conversations"]:
@@ -201,3 +201,35 @@ def test_repair_runs_in_one_transaction(seeded_010: Path, runner: CliRunner) -> 
     assert "rolled back" in result.stderr and "unchanged" in result.stderr
     assert (helpers.dump(seeded_010), helpers.fingerprint(seeded_010)[0]) == before
     assert "011_project_learning" not in helpers.recorded(seeded_010)
+
+
+PREFIXES = [
+    (m.name, k)
+    for m in migrate.discover()[1:-1]  # 011 is covered above with rows in every table
+    for k in range(1, len(m.statements()) + 1)
+]
+
+
+@pytest.mark.parametrize(("name", "statements"), PREFIXES, ids=[f"{n[:3]}-{k}" for n, k in PREFIXES])
+def test_any_migration_stopped_after_any_statement_is_repaired_into_the_clean_one(
+    tmp_path: Path, name: str, statements: int
+) -> None:
+    known = migrate.discover()
+    migration = next(m for m in known if m.name == name)
+    previous = known[known.index(migration) - 1].name
+    broken, clean = tmp_path / "broken.db", tmp_path / "clean.db"
+    helpers.build(broken, to=previous)
+    if previous >= "002":
+        conn = helpers.connect(broken)
+        conn.execute("INSERT INTO conversations (id, channel, sender_id) VALUES ('c1', 'tg', 'a')")
+        conn.execute("INSERT INTO messages (id, conversation_id, role, content) "
+                     "VALUES ('m1', 'c1', 'user', 'hello'), ('m2', 'c1', 'assistant', 'hi')")
+        conn.close()
+    shutil.copy(broken, clean)
+    migrate.migrate(clean, make_backup=False, to=name)
+    run_like_omega(broken, migration.statements()[:statements])
+
+    result = migrate.migrate(broken, make_backup=False, repair=True, to=name)
+    assert result.repaired == name
+    assert compare.compare(structure(clean), structure(broken)) == []
+    assert rows(broken) == rows(clean)

@@ -22,11 +22,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from omega_db import db, migrate, schema
+from omega_db import compare, db, migrate, schema
 from omega_db.errors import MigrationFailedError, OmegaDbError
 
 _SUFFIX = "__omega_repair"
-_RENAME = re.compile(r"^\s*ALTER\s+TABLE\s+(\S+)\s+RENAME\s+TO\s+(\S+?)\s*;?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class HalfApplied:
     missing: tuple[str, ...]
     steps: tuple[str, ...]  # what the repair would do, in words
     blocker: str = ""  # why it cannot be repaired automatically, if it cannot
-    transient: frozenset[schema.Fact] = frozenset()  # what exists only mid-way through the migration
+    transient: frozenset[compare.Fact] = frozenset()  # what exists only mid-way through the migration
 
     def describe(self) -> str:
         """What is there and what is not, in one sentence."""
@@ -69,35 +68,39 @@ class Repaired:
     rebuilt: frozenset[str]
 
 
-def _unquote(name: str) -> str:
-    return schema.tokens(name)[0] if name else name
+def _moves(migration: migrate.Migration) -> tuple[dict[str, str], set[str]]:
+    """What the migration does with whole tables, read from its statements.
 
-
-def _renames(migration: migrate.Migration) -> dict[str, str]:
-    """target -> the transient table the migration renames into it (lessons -> lessons_new)."""
-    out = {}
+    Returns target -> the table it renames into it (lessons -> lessons_new), and
+    the tables it drops without ever reading from them (003's first facts).
+    """
+    renames: dict[str, str] = {}
+    dropped: set[str] = set()
+    read: set[str] = set()
     for statement in migration.statements():
-        stripped = re.sub(r"--[^\n]*", "", statement).strip()
-        match = _RENAME.match(stripped)
-        if match:
-            out[_unquote(match.group(2))] = _unquote(match.group(1))
-    return out
+        words = schema.tokens(statement)
+        if words[:2] == ["alter", "table"] and words[3:5] == ["rename", "to"]:
+            renames[words[5]] = words[2]
+        if words[:2] == ["drop", "table"]:
+            dropped.add(words[4] if words[2:4] == ["if", "exists"] else words[2])
+        read |= {words[i + 1] for i, word in enumerate(words[:-1]) if word == "from"}
+    return renames, dropped - read
 
 
-def _transient_facts(before: tuple[migrate.Migration, ...], migration: migrate.Migration) -> set[schema.Fact]:
+def _transient_facts(before: tuple[migrate.Migration, ...], migration: migrate.Migration) -> set[compare.Fact]:
     """Facts that exist only between two statements of the migration (e.g. a lessons_new table)."""
     conn = schema.build(before)
     try:
-        seen: set[schema.Fact] = set()
+        seen: set[compare.Fact] = set()
         for statement in migration.statements():
             conn.execute(statement)
-            seen |= schema.facts(schema.read(conn))
+            seen |= compare.facts(schema.read(conn))
         return seen
     finally:
         conn.close()
 
 
-def _collapse(found: set[schema.Fact]) -> tuple[str, ...]:
+def _collapse(found: set[compare.Fact]) -> tuple[str, ...]:
     """Fact texts, without the columns and constraints of a table that is itself listed."""
     tables = {f.key for f in found if f.kind == "table"}
     kept = [
@@ -117,10 +120,10 @@ def detect(conn: sqlite3.Connection, plan: migrate.Plan) -> HalfApplied | None:
     if any(m.name not in plan.recorded for m in before) or any(n > nxt.name for n in plan.recorded):
         return None  # a gap in the history: reported as such, not guessed at
     actual = schema.read(conn)
-    real = schema.facts(actual)
+    real = compare.facts(actual)
     try:
-        f_before = schema.facts(schema.expected(before))
-        f_after = schema.facts(schema.expected(before + (nxt,)))
+        f_before = compare.facts(schema.expected(before))
+        f_after = compare.facts(schema.expected(before + (nxt,)))
         transient = _transient_facts(before, nxt) - f_before - f_after
     except sqlite3.Error:
         return None  # the file itself does not apply in memory: applying it for real will say why
@@ -142,7 +145,7 @@ class _Unrepairable(Exception):
 
 @dataclass(frozen=True)
 class _Step:
-    kind: str  # "rebuild", "drop table", "drop index", "drop trigger", "run"
+    kind: str  # "rebuild", "create", "drop table", "drop index", "drop trigger", "run"
     name: str
     source: str = ""
     saved: tuple[str, ...] = ()
@@ -154,12 +157,12 @@ def _plan(
     actual: schema.Schema,
     before: tuple[migrate.Migration, ...],
     nxt: migrate.Migration,
-    transient: set[schema.Fact],
+    transient: set[compare.Fact],
 ) -> list[_Step]:
     """The steps that take the file back to the recorded shape, then run the migration whole."""
     want = schema.expected(before)
     after = schema.expected(before + (nxt,))
-    renames = _renames(nxt)
+    renames, discarded = _moves(nxt)
     version = before[-1].name if before else "000 (empty)"
     steps: list[_Step] = []
     sources: set[str] = set()
@@ -167,10 +170,13 @@ def _plan(
         if table.virtual or name == "_migrations":
             continue
         have = actual.table(name)
-        source = name if have is not None else renames.get(name, "")
+        source = name if have is not None else renames.get(name.lower(), "")
         if have is None and actual.table(source) is None:
-            raise _Unrepairable(f"table {name} is missing and no table holds its rows")
-        if have is not None and not [d for d in schema.compare(_only(want, name), _only(actual, name))]:
+            if name.lower() not in discarded:
+                raise _Unrepairable(f"table {name} is missing and no table holds its rows")
+            steps.append(_Step("create", name, text=f"create {name} as at {version} ({nxt.name} replaces it)"))
+            continue
+        if have is not None and not [d for d in compare.compare(_only(want, name), _only(actual, name))]:
             continue
         src = actual.table(source)
         assert src is not None
@@ -187,7 +193,7 @@ def _plan(
         words = f"rebuild {name} as at {version}" + (f" from {source}" if source != name else "")
         steps.append(_Step("rebuild", name, source, saved, words))
         sources.add(source.lower())
-    known = {f.key for f in transient} | {f.key for f in schema.facts(after)}
+    known = {f.key for f in transient} | {f.key for f in compare.facts(after)}
     for name, table in actual.tables.items():
         ours = name.lower() in known or after.table(name) is not None  # the migration's own table
         if want.table(name) is not None or name.lower() in sources or not ours:
@@ -233,13 +239,13 @@ def repair(conn: sqlite3.Connection, path: Path, plan: migrate.Plan) -> Repaired
             steps = _plan(conn, schema.read(conn), half.before, half.migration, half.transient)
             touched = _execute(conn, half, steps)
             after = schema.expected(half.before + (half.migration,))
-            problems = [d.text for d in schema.compare(after, schema.read(conn)) if d.kind != "extra"]
+            problems = [d.text for d in compare.compare(after, schema.read(conn)) if d.kind != "extra"]
             if problems:
                 raise MigrationFailedError(
                     f"the repair of {half.migration.name} in {path} would not end in a clean migration "
                     f"({'; '.join(problems)}); it was rolled back and nothing changed."
                 )
-            touched |= {d.table for d in schema.compare(schema.expected(half.before), after)}
+            touched |= {d.table for d in compare.compare(schema.expected(half.before), after)}
             migrate._check_foreign_keys(conn, touched, half.migration.name)
     except sqlite3.Error as exc:
         translated = db.error_for(exc, path)
@@ -268,6 +274,8 @@ def _execute(conn: sqlite3.Connection, half: HalfApplied, steps: list[_Step]) ->
                 saved.append((step.name, key, step.saved))
             _rebuild(conn, step, master, want)
             rebuilt.add(step.name)
+        elif step.kind == "create":
+            conn.execute(master[step.name][2])
         elif step.kind == "drop table":
             conn.execute(f"DROP TABLE IF EXISTS {schema.quote(step.name)}")
         elif step.kind == "drop index":
@@ -278,7 +286,7 @@ def _execute(conn: sqlite3.Connection, half: HalfApplied, steps: list[_Step]) ->
         if kind in ("index", "trigger") and not _has(conn, kind, name):
             conn.execute(sql)
     before = schema.read(conn)
-    problems = [d.text for d in schema.compare(want, before) if d.kind != "extra"]
+    problems = [d.text for d in compare.compare(want, before) if d.kind != "extra"]
     if problems:
         raise MigrationFailedError(
             f"cannot repair {half.migration.name}: the file cannot be taken back to its recorded shape "

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from omega_db import db, migrate, repair, schema
+from omega_db import compare, db, migrate, repair, schema
 from omega_db.errors import BadDatabaseError, BusyError
 
 OK, WARNING, FAIL = "ok", "warning", "fail"
@@ -162,13 +162,13 @@ def check_half_applied(ctx: _Context) -> Check:
 
 def check_effects(ctx: _Context) -> Check:
     """Every recorded migration's own effects are in the file (those later ones did not undo)."""
-    real = schema.facts(ctx.actual)
-    final = schema.facts(schema.expected(ctx.applied))
+    real = compare.facts(ctx.actual)
+    final = compare.facts(schema.expected(ctx.applied))
     failures, warnings = [], []
     for i, migration in enumerate(ctx.applied):
         if migration.name not in ctx.plan.recorded:
             continue
-        added = schema.facts(schema.expected(ctx.applied[: i + 1])) - schema.facts(schema.expected(ctx.applied[:i]))
+        added = compare.facts(schema.expected(ctx.applied[: i + 1])) - compare.facts(schema.expected(ctx.applied[:i]))
         missing = sorted(f.text for f in (added & final) - real)
         if not missing:
             continue
@@ -182,7 +182,7 @@ def check_effects(ctx: _Context) -> Check:
     return Check("effects", OK, f"the effects of {len(ctx.applied)} applied migration(s) are present")
 
 
-def _severity(diff: schema.Difference, newer: bool) -> str:
+def _severity(diff: compare.Difference, newer: bool) -> str:
     if diff.kind == "missing" and diff.what in _STRUCTURAL:
         return FAIL
     if newer:
@@ -195,7 +195,7 @@ def _severity(diff: schema.Difference, newer: bool) -> str:
 def check_schema(ctx: _Context) -> Check:
     """The structure equals what the applied migration files produce in memory."""
     expected = schema.expected(ctx.applied)
-    diffs = schema.compare(expected, ctx.actual)
+    diffs = compare.compare(expected, ctx.actual)
     if "_migrations" not in ctx.actual.tables and (not ctx.plan.recorded or ctx.plan.bootstrap):
         diffs = [d for d in diffs if d.table != "_migrations"]
     if not diffs:
