@@ -320,3 +320,14 @@ def test_checks_are_read_from_create_text_whatever_its_layout() -> None:
     assert schema.checks_in(sql) == ("CHECK( b IN (1,2) )", "CHECK (c <> 'x)y')", "check (length(a)>0)")
     assert schema.normalise("CHECK( b IN (1,2) )") == schema.normalise("check (B in (1, 2))")
     assert schema.normalise("CHECK (c = 'X')") != schema.normalise("CHECK (c = 'x')")
+
+
+def test_a_lock_held_past_the_timeout_is_exit_1_not_a_verdict(migrated_db: Path, runner: CliRunner) -> None:
+    holder = sqlite3.connect(migrated_db, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # rollback journal: readers are locked out
+        result = runner.invoke(app, ["verify", str(migrated_db), "--timeout", "0.2", "-f", "json"])
+        assert result.exit_code == 1 and result.stdout == ""
+        assert "locked" in result.stderr and "--timeout" in result.stderr
+    finally:
+        holder.close()

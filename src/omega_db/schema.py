@@ -214,7 +214,8 @@ def read(conn: sqlite3.Connection) -> Schema:
 def _read_table(conn: sqlite3.Connection, name: str, sql: str, *, virtual: bool) -> Table:
     if virtual:
         using = re.split(r"\busing\b", sql, maxsplit=1, flags=re.IGNORECASE)
-        declaration = normalise(using[1]) if len(using) == 2 else normalise(sql)
+        # FTS5 takes content='messages' and content=messages alike: compare without the quotes.
+        declaration = " ".join(t.strip("'") for t in tokens(using[1] if len(using) == 2 else sql))
         try:
             columns = tuple(_columns(conn, name))
         except sqlite3.Error:  # the module is not compiled into this SQLite

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,14 +75,19 @@ def verify(path: Path, *, quick: bool = False, strict: bool = False,
             try:
                 actual = schema.read(conn)
             except sqlite3.DatabaseError as exc:
-                if isinstance(db.error_for(exc, path), BusyError):
+                if _busy(exc):
                     raise
                 return Report(path, (_integrity(conn, quick), Check("schema", FAIL, f"cannot be read: {exc}")),
                               strict)
         highest = max((n for n in plan.recorded if n not in plan.newer), default="")
         applied = tuple(m for m in plan.known if m.name <= highest)
         ctx = _Context(conn, path, quick, timeout, plan, actual, applied)
-        checks = [_guarded(ctx, name, fn) for name, fn in _CHECKS]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # integrity_check reads every page: on its own connection, in a thread (sqlite3
+            # lets go of the GIL while SQLite works), it runs while the other checks do.
+            integrity = pool.submit(_integrity_alone, path, quick, timeout)
+            rest = [_guarded(ctx, name, fn) for name, fn in _CHECKS]
+            checks = [integrity.result(), *rest]
     finally:
         conn.close()
     return Report(path, tuple(checks), strict)
@@ -92,10 +98,14 @@ def _guarded(ctx: _Context, name: str, fn: Callable[[_Context], Check]) -> Check
     try:
         return fn(ctx)
     except sqlite3.Error as exc:
-        translated = db.error_for(exc, ctx.path)
-        if isinstance(translated, BusyError):
-            raise translated from exc
+        if _busy(exc):
+            raise db.error_for(exc, ctx.path) from exc
         return Check(name, FAIL, f"could not be checked: {exc}")
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    """A lock held by another process: an error for the whole command, not a check's verdict."""
+    return isinstance(db.error_for(exc, Path()), BusyError)
 
 
 def _integrity(conn: sqlite3.Connection, quick: bool) -> Check:
@@ -103,7 +113,7 @@ def _integrity(conn: sqlite3.Connection, quick: bool) -> Check:
     try:
         rows = [r[0] for r in conn.execute(f"PRAGMA {pragma}(100)")]
     except sqlite3.DatabaseError as exc:  # damage bad enough to stop the check itself
-        if isinstance(db.error_for(exc, Path()), BusyError):
+        if _busy(exc):
             raise
         return Check("integrity", FAIL, f"PRAGMA {pragma} stopped: {exc}")
     if rows == ["ok"]:
@@ -112,16 +122,21 @@ def _integrity(conn: sqlite3.Connection, quick: bool) -> Check:
     return Check("integrity", FAIL, f"PRAGMA {pragma}: {' '.join(rows[0].split())}{more}")
 
 
-def check_integrity(ctx: _Context) -> Check:
-    """SQLite's own check of every page (quick_check with --quick)."""
-    return _integrity(ctx.conn, ctx.quick)
+def _integrity_alone(path: Path, quick: bool, timeout: float) -> Check:
+    """SQLite's own check of every page (quick_check with --quick), on a connection of its own."""
+    conn = db.connect_readonly(path, timeout=timeout)
+    try:
+        with db.translate_errors(path):
+            return _integrity(conn, quick)
+    finally:
+        conn.close()
 
 
 def check_history(ctx: _Context) -> Check:
     """Known migrations recorded in order, no gaps, no unknown names among the known ones."""
     plan = ctx.plan
     if not plan.recorded:
-        return Check("history", OK, "no migration recorded yet (a new, empty database)")
+        return Check("history", OK, "no migration recorded yet")
     last_known = plan.known[-1].name[:3] if plan.known else ""
     strays = [n for n in plan.newer if n[:3] <= last_known]
     gaps = [m.name for m in plan.known if m.name not in plan.recorded and m in ctx.applied]
@@ -254,7 +269,7 @@ def _fts_problem(path: Path, name: str, create_sql: str, timeout: float) -> str 
         try:
             mem.execute(f"INSERT INTO main.{q(name)} ({q(name)}, rank) VALUES ('integrity-check', 0)")
         except sqlite3.DatabaseError as exc:
-            if isinstance(db.error_for(exc, path), BusyError):
+            if _busy(exc):
                 raise
             return f"FTS5 integrity-check: {exc}"
         return None
@@ -330,7 +345,6 @@ def check_scores(ctx: _Context) -> Check:
 
 
 _CHECKS: tuple[tuple[str, Callable[[_Context], Check]], ...] = (
-    ("integrity", check_integrity),
     ("history", check_history),
     ("pending", check_pending),
     ("half-applied", check_half_applied),
