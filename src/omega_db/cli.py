@@ -10,12 +10,14 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, db, render
+from omega_db import __version__, _coerce, db, render
 from omega_db.errors import OmegaDbError
 from omega_db.queries import TaskStatus
 from omega_db.render import Format, ReportFormat
 
 DEBUG_ENV = "OMEGA_DB_DEBUG"
+
+_coerce.install()  # keeps pydantic out of every run: see _coerce.py
 
 
 def _debug_wanted(ctx: typer.Context) -> bool:
