@@ -263,7 +263,16 @@ def backup(conn: sqlite3.Connection, path: Path, *, on_event: OnEvent | None = N
     try:
         dest = sqlite3.connect(target)
         try:
-            conn.backup(dest, pages=4096, progress=progress)
+            # One read transaction around every step: without it, each step that
+            # finds the file changed by OMEGA restarts the copy, forever under a
+            # steady writer. With it the copy is one snapshot (WAL: writers go on;
+            # rollback journal: their commits wait for the copy, via busy_timeout).
+            conn.execute("BEGIN")
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                conn.backup(dest, pages=4096, progress=progress)
+            finally:
+                conn.execute("ROLLBACK")
         finally:
             dest.close()
     except sqlite3.Error as exc:
