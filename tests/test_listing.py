@@ -1,0 +1,312 @@
+"""lessons, outcomes, tasks through the CLI: JSON, CSV, tables, read-only, old databases, streaming."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from omega_db import listing, queries
+from omega_db.cli import app
+from tests import helpers, listing_seed
+
+PROJECTS = (None, "", "my-app", "a'b%_", "café-ü", "nope")
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return listing_seed.seed_011(tmp_path_factory.mktemp("listing") / "memory.db")
+
+
+def options(**given: Any) -> list[str]:
+    """CLI options for the given values (None: left out; True: a flag)."""
+    args: list[str] = []
+    for name, value in given.items():
+        if value is None or value is False:
+            continue
+        args += [f"--{name}"] if value is True else [f"--{name}", str(value)]
+    return args
+
+
+def run(runner: CliRunner, path: Path, *args: str) -> Any:
+    """Invoke the CLI; the database file must be byte for byte and mtime the same afterwards."""
+    before = helpers.fingerprint(path)
+    result = runner.invoke(app, [*args[:1], str(path), *args[1:]])
+    assert helpers.fingerprint(path) == before, args
+    return result
+
+
+def as_json(result: Any) -> list[dict[str, Any]]:
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    return json.loads(result.stdout)  # nothing but the document on stdout
+
+
+def as_csv(result: Any) -> tuple[list[str], list[list[str]]]:
+    assert result.exit_code == 0, result.stderr
+    header, *rows = list(csv.reader(io.StringIO(result.stdout)))
+    return header, rows
+
+
+def csv_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """How the expected rows read back from CSV: NULL as an empty field, numbers as text."""
+    return [["" if v is None else str(v) for v in row.values()] for row in rows]
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_lessons_json_equals_omega_semantics(runner: CliRunner, seeded: Path, project: str | None) -> None:
+    for only, sender, domain, limit in itertools.product((False, True), (None, "télé-42"), (None, "coding"),
+                                                         (None, 0, 3)):
+        if only and project is None:
+            continue
+        got = as_json(run(runner, seeded, "lessons", "-f", "json",
+                          *options(project=project, only=only, sender=sender, domain=domain, limit=limit)))
+        expected = listing_seed.expected_lessons(seeded, project=project, only=only, sender=sender, domain=domain,
+                                                 limit=limit)
+        assert got == expected, (project, only, sender, domain, limit)
+        assert all(list(row) == list(listing_seed.LESSON_COLUMNS) for row in got)
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_outcomes_json_equals_omega_semantics(runner: CliRunner, seeded: Path, project: str | None) -> None:
+    for sender, domain, hours, limit in itertools.product((None, "alice"), (None, "trading"), (None, 2.5, 24),
+                                                          (None, 0, 3)):
+        got = as_json(run(runner, seeded, "outcomes", "-f", "json",
+                          *options(project=project, sender=sender, domain=domain, hours=hours, limit=limit)))
+        expected = listing_seed.expected_outcomes(seeded, project=project, sender=sender, domain=domain, hours=hours,
+                                                  limit=50 if limit is None else limit)
+        assert got == expected, (project, sender, domain, hours, limit)
+        assert all(list(row) == list(listing_seed.OUTCOME_COLUMNS) for row in got)
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_tasks_json_equals_omega_semantics(runner: CliRunner, seeded: Path, project: str | None) -> None:
+    columns = listing_seed.task_columns(seeded)
+    for sender, status, due, limit in itertools.product((None, "bob"), (None, "delivered", "all"), (False, True),
+                                                        (None, 2)):
+        if due and status not in (None, "pending"):
+            continue
+        got = as_json(run(runner, seeded, "tasks", "-f", "json",
+                          *options(project=project, sender=sender, status=status, due=due, limit=limit)))
+        expected = listing_seed.expected_tasks(seeded, project=project, sender=sender, status=status or "pending",
+                                               due=due, limit=limit)
+        assert got == expected, (project, sender, status, due, limit)
+        assert all(list(row) == columns for row in got)
+
+
+@pytest.mark.parametrize("command,expected", [
+    ("lessons", lambda p, project: listing_seed.expected_lessons(p, project=project)),
+    ("outcomes", lambda p, project: listing_seed.expected_outcomes(p, project=project, limit=0)),
+    ("tasks", lambda p, project: listing_seed.expected_tasks(p, project=project, status="all")),
+])
+def test_csv_reads_back_as_the_same_rows(runner: CliRunner, seeded: Path, command: str, expected: Any) -> None:
+    extra = {"outcomes": ["--limit", "0"], "tasks": ["--status", "all"]}.get(command, [])
+    for project in ("my-app", "a'b%_", "", None):
+        rows = expected(seeded, project)
+        header, cells = as_csv(run(runner, seeded, command, "-f", "csv", *extra, *options(project=project)))
+        assert rows, (command, project)
+        assert header == list(rows[0])
+        assert cells == csv_cells(rows)
+
+
+def test_csv_and_json_of_nothing(runner: CliRunner, seeded: Path) -> None:
+    header, cells = as_csv(run(runner, seeded, "lessons", "-f", "csv", "--project", "nope", "--only"))
+    assert header == list(listing_seed.LESSON_COLUMNS) and cells == []
+    assert as_json(run(runner, seeded, "outcomes", "-f", "json", "--project", "nope")) == []
+
+
+def test_table_shows_rows_general_and_a_title(runner: CliRunner, seeded: Path) -> None:
+    result = run(runner, seeded, "lessons", "--project", "my-app", "--sender", "alice")
+    assert result.exit_code == 0 and result.stderr == ""
+    expected = listing_seed.expected_lessons(seeded, project="my-app", sender="alice")
+    out = result.stdout
+    assert f"Lessons for my-app (+ general), sender alice — {len(expected)} rows" in out
+    assert "(general)" in out and "my-app" in out
+    for row in expected:
+        assert row["rule"].split(":")[0].split("\n")[0] in out  # each rule's start: "rule-17"
+    assert "[red]markup[/red]" in out  # user text is shown, never read as rich markup
+
+
+def test_outcomes_table_has_scores_and_ages(runner: CliRunner, seeded: Path) -> None:
+    result = run(runner, seeded, "outcomes", "--project", "", "--hours", "24")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "Outcomes for (general), last 24 h" in out and "(general)" in out
+    rows = listing_seed.expected_outcomes(seeded, project="", hours=24)
+    assert rows and f"{len(rows)} rows" in out
+    assert out.count("h ago)") + out.count("m ago)") >= len(rows)  # "2026-03-01 12:00 (3h ago)"
+    every = run(runner, seeded, "outcomes", "--hours", "24").stdout
+    assert {"+", "-", "~"} <= set(every.split("\n", 2)[2])  # below the title and the header
+
+
+def test_tasks_table(runner: CliRunner, seeded: Path) -> None:
+    result = run(runner, seeded, "tasks", "--due")
+    assert result.exit_code == 0
+    due = listing_seed.expected_tasks(seeded, due=True)
+    assert f"Due tasks in every project — {len(due)} rows" in result.stdout
+    assert "[bold]x[/]" in result.stdout and "ago)" in result.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["lessons", "--project", "nope", "--only"], ["outcomes", "--sender", "nobody"], ["tasks", "--project", "nope"],
+])
+def test_table_says_so_when_nothing_matched(runner: CliRunner, seeded: Path, args: list[str]) -> None:
+    result = run(runner, seeded, *args)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Nothing matched:") and result.stdout.count("\n") == 1
+
+
+def test_scores_are_coloured_symbols() -> None:
+    now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.timezone.utc)
+    conn = sqlite3.connect(":memory:")
+    answer = queries.Answer(
+        question=queries.Question("outcomes"), columns=listing_seed.OUTCOME_COLUMNS, sql="", json_sql="",
+        params=(), before_011=False, conn=conn,
+    )
+    rows = [(f"o{s}", "2026-03-01 12:00:00", "alice", "coding", s, "x", "conversation", "") for s in (1, -1, 0)]
+    table = listing.build_table(answer, rows, now)
+    cells = {c.header: c._cells for c in table.columns}  # noqa: SLF001 (rich keeps cells there)
+    assert [(t.plain, str(t.style)) for t in cells["score"]] == [
+        ("+", "bold green"), ("-", "bold red"), ("~", "bold yellow")]
+    assert [t.plain for t in cells["time"]] == ["2026-03-01 12:00 (3h ago)"] * 3
+    assert [t.plain for t in cells["project"]] == ["(general)"] * 3
+
+
+@pytest.mark.parametrize("stored,label", [
+    ("2026-03-01 12:00:00", "2026-03-01 12:00 (3h ago)"),
+    ("2026-03-01T14:59:30Z", "2026-03-01 14:59 (just now)"),
+    ("2026-03-01T14:15:00", "2026-03-01 14:15 (45m ago)"),
+    ("2026-02-25 15:00:00", "2026-02-25 15:00 (4d ago)"),
+    ("2026-03-01 17:30:00", "2026-03-01 17:30 (in 2h)"),
+    ("not a time", "not a time"),
+])
+def test_time_labels(stored: str, label: str) -> None:
+    now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.timezone.utc)
+    assert listing.when_label(stored, now) == label
+
+
+@pytest.mark.parametrize("args", [
+    ["lessons", "--only"],
+    ["lessons", "--limit", "-1"],
+    ["outcomes", "--hours", "0"],
+    ["outcomes", "--hours", "-3"],
+    ["outcomes", "--hours", "nan"],
+    ["outcomes", "--hours", "soon"],
+    ["tasks", "--status", "done"],
+    ["tasks", "--due", "--status", "failed"],
+    ["lessons", "-f", "xml"],
+])
+def test_bad_arguments_exit_2(runner: CliRunner, seeded: Path, args: list[str]) -> None:
+    result = run(runner, seeded, *args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_before_011_answers_as_general_with_a_note(runner: CliRunner, seeded_010: Path) -> None:
+    for command, extra in (("lessons", []), ("outcomes", ["--limit", "0"]), ("tasks", ["--status", "all"])):
+        result = run(runner, seeded_010, command, "-f", "json", *extra)
+        assert result.exit_code == 0
+        assert result.stderr.count("predates migration 011_project_learning") == 1
+        rows = json.loads(result.stdout)
+        assert rows and {r["project"] for r in rows} == {""}
+        general = run(runner, seeded_010, command, "-f", "json", "--project", "", *extra)
+        assert json.loads(general.stdout) == rows
+        assert json.loads(run(runner, seeded_010, command, "-f", "json", "--project", "my-app", *extra).stdout) == (
+            rows if command == "lessons" else [])  # lessons: OMEGA injects the general ones
+    tasks = json.loads(run(runner, seeded_010, "tasks", "-f", "json", "--status", "all").stdout)
+    assert list(tasks[0]) == listing_seed.task_columns(seeded_010)
+    table = run(runner, seeded_010, "lessons")
+    assert "(general)" in table.stdout and "predates" in table.stderr
+
+
+@pytest.mark.parametrize("to,command,missing", [
+    ("009", "lessons", "010_outcomes"), ("009", "outcomes", "010_outcomes"), ("004", "tasks", "005_scheduled_tasks"),
+])
+def test_missing_table_exits_2_naming_the_migration(runner: CliRunner, db_path: Path, to: str, command: str,
+                                                    missing: str) -> None:
+    helpers.build(db_path, to=to)
+    result = run(runner, db_path, command, "-f", "json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert missing in result.stderr and "Traceback" not in result.stderr
+
+
+def test_tasks_answer_before_010(runner: CliRunner, db_path: Path) -> None:
+    helpers.build(db_path, to="009")
+    result = run(runner, db_path, "tasks", "-f", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    assert "predates migration 011" in result.stderr
+
+
+def test_missing_database_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["lessons", str(tmp_path / "nope.db")])
+    assert result.exit_code == 2 and not (tmp_path / "nope.db").exists()
+
+
+def test_read_only_while_omega_holds_it_open_in_wal(seeded: Path, tmp_path: Path) -> None:
+    """A real OMEGA-like writer in WAL mode, committed rows not yet checkpointed and a transaction open."""
+    path = tmp_path / "wal.db"
+    path.write_bytes(seeded.read_bytes())
+    omega = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert omega.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+        omega.execute("PRAGMA wal_autocheckpoint = 0")
+        omega.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) "
+                      "VALUES ('wal-committed', 'alice', 'wal', 'committed in the WAL', 'my-app')")
+        omega.execute("BEGIN IMMEDIATE")
+        omega.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) "
+                      "VALUES ('wal-open', 'bob', 'wal', 'not committed', 'my-app')")
+        wal = path.with_name(path.name + "-wal")
+        before, wal_before = helpers.fingerprint(path), helpers.fingerprint(wal)
+        for args in (["lessons", "--project", "my-app", "-f", "json"], ["outcomes", "-f", "csv"],
+                     ["tasks", "--due"], ["lessons", "--only", "--project", "my-app"]):
+            done = helpers.run_cli(args[0], str(path), *args[1:])
+            assert done.returncode == 0, done.stderr
+            assert helpers.fingerprint(path) == before, args
+            assert helpers.fingerprint(wal) == wal_before, args
+            if args[-1] == "json":
+                ids = {r["id"] for r in json.loads(done.stdout)}
+                assert "wal-committed" in ids and "wal-open" not in ids
+        omega.execute("COMMIT")
+    finally:
+        omega.close()
+
+
+def test_large_exports_stream(tmp_path: Path) -> None:
+    """Peak memory of `outcomes --limit 0 -f json` does not grow with the rows exported."""
+    path = helpers.build(tmp_path / "big.db")
+    conn = helpers.connect(path)
+    text = "x" * 2000
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO outcomes (id, timestamp, sender_id, domain, score, lesson) VALUES (?, ?, 'a', 'd', 0, ?)",
+        ((f"o{i:06d}", f"2026-01-01 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}", text)
+         for i in range(25_000)),
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+    def peak_kib(limit: int) -> int:
+        probe = (
+            "import atexit, resource, sys\n"
+            "atexit.register(lambda: sys.stderr.write("
+            "'PEAK %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+            "from omega_db.cli import main\n"
+            f"sys.argv = ['omega-db', 'outcomes', {str(path)!r}, '--limit', {str(limit)!r}, '-f', 'json']\n"
+            "main()\n"
+        )
+        done = subprocess.run([sys.executable, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=120, check=True)
+        return int(done.stderr.rsplit("PEAK ", 1)[1])
+
+    small, full = peak_kib(500), peak_kib(0)  # 1 MB of JSON against 50 MB
+    assert full - small < 12 * 1024, (small, full)
