@@ -64,63 +64,116 @@ def csv_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("project", PROJECTS)
-def test_lessons_json_equals_omega_semantics(runner: CliRunner, seeded: Path, project: str | None) -> None:
-    for only, sender, domain, limit in itertools.product((False, True), (None, "télé-42"), (None, "coding"),
-                                                         (None, 0, 3)):
+def test_lessons_json_equals_omega_semantics(
+    runner: CliRunner, seeded: Path, project: str | None
+) -> None:
+    for only, sender, domain, limit in itertools.product(
+        (False, True), (None, "télé-42"), (None, "coding"), (None, 0, 3)
+    ):
         if only and project is None:
             continue
-        got = as_json(run(runner, seeded, "lessons", "-f", "json",
-                          *options(project=project, only=only, sender=sender, domain=domain, limit=limit)))
-        expected = listing_seed.expected_lessons(seeded, project=project, only=only, sender=sender, domain=domain,
-                                                 limit=limit)
+        got = as_json(
+            run(
+                runner,
+                seeded,
+                "lessons",
+                "-f",
+                "json",
+                *options(project=project, only=only, sender=sender, domain=domain, limit=limit),
+            )
+        )
+        expected = listing_seed.expected_lessons(
+            seeded, project=project, only=only, sender=sender, domain=domain, limit=limit
+        )
         assert got == expected, (project, only, sender, domain, limit)
         assert all(list(row) == list(listing_seed.LESSON_COLUMNS) for row in got)
 
 
 @pytest.mark.parametrize("project", PROJECTS)
-def test_outcomes_json_equals_omega_semantics(runner: CliRunner, seeded: Path, project: str | None) -> None:
-    for sender, domain, hours, limit in itertools.product((None, "alice"), (None, "trading"), (None, 2.5, 24),
-                                                          (None, 0, 3)):
-        got = as_json(run(runner, seeded, "outcomes", "-f", "json",
-                          *options(project=project, sender=sender, domain=domain, hours=hours, limit=limit)))
-        expected = listing_seed.expected_outcomes(seeded, project=project, sender=sender, domain=domain, hours=hours,
-                                                  limit=50 if limit is None else limit)
+def test_outcomes_json_equals_omega_semantics(
+    runner: CliRunner, seeded: Path, project: str | None
+) -> None:
+    for sender, domain, hours, limit in itertools.product(
+        (None, "alice"), (None, "trading"), (None, 2.5, 24), (None, 0, 3)
+    ):
+        got = as_json(
+            run(
+                runner,
+                seeded,
+                "outcomes",
+                "-f",
+                "json",
+                *options(project=project, sender=sender, domain=domain, hours=hours, limit=limit),
+            )
+        )
+        expected = listing_seed.expected_outcomes(
+            seeded,
+            project=project,
+            sender=sender,
+            domain=domain,
+            hours=hours,
+            limit=50 if limit is None else limit,
+        )
         assert got == expected, (project, sender, domain, hours, limit)
         assert all(list(row) == list(listing_seed.OUTCOME_COLUMNS) for row in got)
 
 
 @pytest.mark.parametrize("project", PROJECTS)
-def test_tasks_json_equals_omega_semantics(runner: CliRunner, seeded: Path, project: str | None) -> None:
+def test_tasks_json_equals_omega_semantics(
+    runner: CliRunner, seeded: Path, project: str | None
+) -> None:
     columns = listing_seed.task_columns(seeded)
-    for sender, status, due, limit in itertools.product((None, "bob"), (None, "delivered", "all"), (False, True),
-                                                        (None, 2)):
+    for sender, status, due, limit in itertools.product(
+        (None, "bob"), (None, "delivered", "all"), (False, True), (None, 2)
+    ):
         if due and status not in (None, "pending"):
             continue
-        got = as_json(run(runner, seeded, "tasks", "-f", "json",
-                          *options(project=project, sender=sender, status=status, due=due, limit=limit)))
-        expected = listing_seed.expected_tasks(seeded, project=project, sender=sender, status=status or "pending",
-                                               due=due, limit=limit)
+        got = as_json(
+            run(
+                runner,
+                seeded,
+                "tasks",
+                "-f",
+                "json",
+                *options(project=project, sender=sender, status=status, due=due, limit=limit),
+            )
+        )
+        expected = listing_seed.expected_tasks(
+            seeded, project=project, sender=sender, status=status or "pending", due=due, limit=limit
+        )
         assert got == expected, (project, sender, status, due, limit)
         assert all(list(row) == columns for row in got)
 
 
-@pytest.mark.parametrize("command,expected", [
-    ("lessons", lambda p, project: listing_seed.expected_lessons(p, project=project)),
-    ("outcomes", lambda p, project: listing_seed.expected_outcomes(p, project=project, limit=0)),
-    ("tasks", lambda p, project: listing_seed.expected_tasks(p, project=project, status="all")),
-])
-def test_csv_reads_back_as_the_same_rows(runner: CliRunner, seeded: Path, command: str, expected: Any) -> None:
+@pytest.mark.parametrize(
+    "command,expected",
+    [
+        ("lessons", lambda p, project: listing_seed.expected_lessons(p, project=project)),
+        (
+            "outcomes",
+            lambda p, project: listing_seed.expected_outcomes(p, project=project, limit=0),
+        ),
+        ("tasks", lambda p, project: listing_seed.expected_tasks(p, project=project, status="all")),
+    ],
+)
+def test_csv_reads_back_as_the_same_rows(
+    runner: CliRunner, seeded: Path, command: str, expected: Any
+) -> None:
     extra = {"outcomes": ["--limit", "0"], "tasks": ["--status", "all"]}.get(command, [])
     for project in ("my-app", "a'b%_", "", None):
         rows = expected(seeded, project)
-        header, cells = as_csv(run(runner, seeded, command, "-f", "csv", *extra, *options(project=project)))
+        header, cells = as_csv(
+            run(runner, seeded, command, "-f", "csv", *extra, *options(project=project))
+        )
         assert rows, (command, project)
         assert header == list(rows[0])
         assert cells == csv_cells(rows)
 
 
 def test_csv_and_json_of_nothing(runner: CliRunner, seeded: Path) -> None:
-    header, cells = as_csv(run(runner, seeded, "lessons", "-f", "csv", "--project", "nope", "--only"))
+    header, cells = as_csv(
+        run(runner, seeded, "lessons", "-f", "csv", "--project", "nope", "--only")
+    )
     assert header == list(listing_seed.LESSON_COLUMNS) and cells == []
     assert as_json(run(runner, seeded, "outcomes", "-f", "json", "--project", "nope")) == []
 
@@ -157,55 +210,79 @@ def test_tasks_table(runner: CliRunner, seeded: Path) -> None:
     assert "[bold]x[/]" in result.stdout and "ago)" in result.stdout
 
 
-@pytest.mark.parametrize("args", [
-    ["lessons", "--project", "nope", "--only"], ["outcomes", "--sender", "nobody"], ["tasks", "--project", "nope"],
-])
-def test_table_says_so_when_nothing_matched(runner: CliRunner, seeded: Path, args: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lessons", "--project", "nope", "--only"],
+        ["outcomes", "--sender", "nobody"],
+        ["tasks", "--project", "nope"],
+    ],
+)
+def test_table_says_so_when_nothing_matched(
+    runner: CliRunner, seeded: Path, args: list[str]
+) -> None:
     result = run(runner, seeded, *args)
     assert result.exit_code == 0
     assert result.stdout.startswith("Nothing matched:") and result.stdout.count("\n") == 1
 
 
 def test_scores_are_coloured_symbols() -> None:
-    now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.UTC)
     conn = sqlite3.connect(":memory:")
     answer = queries.Answer(
-        question=queries.Question("outcomes"), columns=listing_seed.OUTCOME_COLUMNS, sql="", json_sql="",
-        params=(), before_011=False, conn=conn,
+        question=queries.Question("outcomes"),
+        columns=listing_seed.OUTCOME_COLUMNS,
+        sql="",
+        json_sql="",
+        params=(),
+        before_011=False,
+        conn=conn,
     )
-    rows = [(f"o{s}", "2026-03-01 12:00:00", "alice", "coding", s, "x", "conversation", "") for s in (1, -1, 0)]
+    rows = [
+        (f"o{s}", "2026-03-01 12:00:00", "alice", "coding", s, "x", "conversation", "")
+        for s in (1, -1, 0)
+    ]
     table = listing.build_table(answer, rows, now)
-    cells = {c.header: c._cells for c in table.columns}  # noqa: SLF001 (rich keeps cells there)
+    cells = {c.header: c._cells for c in table.columns}  # rich keeps a column's cells there
     assert [(t.plain, str(t.style)) for t in cells["score"]] == [
-        ("+", "bold green"), ("-", "bold red"), ("~", "bold yellow")]
+        ("+", "bold green"),
+        ("-", "bold red"),
+        ("~", "bold yellow"),
+    ]
     assert [t.plain for t in cells["time"]] == ["2026-03-01 12:00 (3h ago)"] * 3
     assert [t.plain for t in cells["project"]] == ["(general)"] * 3
 
 
-@pytest.mark.parametrize("stored,label", [
-    ("2026-03-01 12:00:00", "2026-03-01 12:00 (3h ago)"),
-    ("2026-03-01T14:59:30Z", "2026-03-01 14:59 (just now)"),
-    ("2026-03-01T14:15:00", "2026-03-01 14:15 (45m ago)"),
-    ("2026-02-25 15:00:00", "2026-02-25 15:00 (4d ago)"),
-    ("2026-03-01 17:30:00", "2026-03-01 17:30 (in 2h)"),
-    ("not a time", "not a time"),
-])
+@pytest.mark.parametrize(
+    "stored,label",
+    [
+        ("2026-03-01 12:00:00", "2026-03-01 12:00 (3h ago)"),
+        ("2026-03-01T14:59:30Z", "2026-03-01 14:59 (just now)"),
+        ("2026-03-01T14:15:00", "2026-03-01 14:15 (45m ago)"),
+        ("2026-02-25 15:00:00", "2026-02-25 15:00 (4d ago)"),
+        ("2026-03-01 17:30:00", "2026-03-01 17:30 (in 2h)"),
+        ("not a time", "not a time"),
+    ],
+)
 def test_time_labels(stored: str, label: str) -> None:
-    now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.UTC)
     assert listing.when_label(stored, now) == label
 
 
-@pytest.mark.parametrize("args", [
-    ["lessons", "--only"],
-    ["lessons", "--limit", "-1"],
-    ["outcomes", "--hours", "0"],
-    ["outcomes", "--hours", "-3"],
-    ["outcomes", "--hours", "nan"],
-    ["outcomes", "--hours", "soon"],
-    ["tasks", "--status", "done"],
-    ["tasks", "--due", "--status", "failed"],
-    ["lessons", "-f", "xml"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lessons", "--only"],
+        ["lessons", "--limit", "-1"],
+        ["outcomes", "--hours", "0"],
+        ["outcomes", "--hours", "-3"],
+        ["outcomes", "--hours", "nan"],
+        ["outcomes", "--hours", "soon"],
+        ["tasks", "--status", "done"],
+        ["tasks", "--due", "--status", "failed"],
+        ["lessons", "-f", "xml"],
+    ],
+)
 def test_bad_arguments_exit_2(runner: CliRunner, seeded: Path, args: list[str]) -> None:
     result = run(runner, seeded, *args)
     assert result.exit_code == 2 and result.stdout == ""
@@ -213,7 +290,11 @@ def test_bad_arguments_exit_2(runner: CliRunner, seeded: Path, args: list[str]) 
 
 
 def test_before_011_answers_as_general_with_a_note(runner: CliRunner, seeded_010: Path) -> None:
-    for command, extra in (("lessons", []), ("outcomes", ["--limit", "0"]), ("tasks", ["--status", "all"])):
+    for command, extra in (
+        ("lessons", []),
+        ("outcomes", ["--limit", "0"]),
+        ("tasks", ["--status", "all"]),
+    ):
         result = run(runner, seeded_010, command, "-f", "json", *extra)
         assert result.exit_code == 0
         assert result.stderr.count("predates migration 011_project_learning") == 1
@@ -221,19 +302,26 @@ def test_before_011_answers_as_general_with_a_note(runner: CliRunner, seeded_010
         assert rows and {r["project"] for r in rows} == {""}
         general = run(runner, seeded_010, command, "-f", "json", "--project", "", *extra)
         assert json.loads(general.stdout) == rows
-        assert json.loads(run(runner, seeded_010, command, "-f", "json", "--project", "my-app", *extra).stdout) == (
-            rows if command == "lessons" else [])  # lessons: OMEGA injects the general ones
+        assert json.loads(
+            run(runner, seeded_010, command, "-f", "json", "--project", "my-app", *extra).stdout
+        ) == (rows if command == "lessons" else [])  # lessons: OMEGA injects the general ones
     tasks = json.loads(run(runner, seeded_010, "tasks", "-f", "json", "--status", "all").stdout)
     assert list(tasks[0]) == listing_seed.task_columns(seeded_010)
     table = run(runner, seeded_010, "lessons")
     assert "(general)" in table.stdout and "predates" in table.stderr
 
 
-@pytest.mark.parametrize("to,command,missing", [
-    ("009", "lessons", "010_outcomes"), ("009", "outcomes", "010_outcomes"), ("004", "tasks", "005_scheduled_tasks"),
-])
-def test_missing_table_exits_2_naming_the_migration(runner: CliRunner, db_path: Path, to: str, command: str,
-                                                    missing: str) -> None:
+@pytest.mark.parametrize(
+    "to,command,missing",
+    [
+        ("009", "lessons", "010_outcomes"),
+        ("009", "outcomes", "010_outcomes"),
+        ("004", "tasks", "005_scheduled_tasks"),
+    ],
+)
+def test_missing_table_exits_2_naming_the_migration(
+    runner: CliRunner, db_path: Path, to: str, command: str, missing: str
+) -> None:
     helpers.build(db_path, to=to)
     result = run(runner, db_path, command, "-f", "json")
     assert result.exit_code == 2 and result.stdout == ""
@@ -260,15 +348,23 @@ def test_read_only_while_omega_holds_it_open_in_wal(seeded: Path, tmp_path: Path
     try:
         assert omega.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
         omega.execute("PRAGMA wal_autocheckpoint = 0")
-        omega.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) "
-                      "VALUES ('wal-committed', 'alice', 'wal', 'committed in the WAL', 'my-app')")
+        omega.execute(
+            "INSERT INTO lessons (id, sender_id, domain, rule, project) "
+            "VALUES ('wal-committed', 'alice', 'wal', 'committed in the WAL', 'my-app')"
+        )
         omega.execute("BEGIN IMMEDIATE")
-        omega.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) "
-                      "VALUES ('wal-open', 'bob', 'wal', 'not committed', 'my-app')")
+        omega.execute(
+            "INSERT INTO lessons (id, sender_id, domain, rule, project) "
+            "VALUES ('wal-open', 'bob', 'wal', 'not committed', 'my-app')"
+        )
         wal = path.with_name(path.name + "-wal")
         before, wal_before = helpers.fingerprint(path), helpers.fingerprint(wal)
-        for args in (["lessons", "--project", "my-app", "-f", "json"], ["outcomes", "-f", "csv"],
-                     ["tasks", "--due"], ["lessons", "--only", "--project", "my-app"]):
+        for args in (
+            ["lessons", "--project", "my-app", "-f", "json"],
+            ["outcomes", "-f", "csv"],
+            ["tasks", "--due"],
+            ["lessons", "--only", "--project", "my-app"],
+        ):
             done = helpers.run_cli(args[0], str(path), *args[1:])
             assert done.returncode == 0, done.stderr
             assert helpers.fingerprint(path) == before, args
@@ -289,8 +385,10 @@ def test_large_exports_stream(tmp_path: Path) -> None:
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO outcomes (id, timestamp, sender_id, domain, score, lesson) VALUES (?, ?, 'a', 'd', 0, ?)",
-        ((f"o{i:06d}", f"2026-01-01 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}", text)
-         for i in range(25_000)),
+        (
+            (f"o{i:06d}", f"2026-01-01 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}", text)
+            for i in range(25_000)
+        ),
     )
     conn.execute("COMMIT")
     conn.close()
@@ -304,8 +402,14 @@ def test_large_exports_stream(tmp_path: Path) -> None:
             f"sys.argv = ['omega-db', 'outcomes', {str(path)!r}, '--limit', {str(limit)!r}, '-f', 'json']\n"
             "main()\n"
         )
-        done = subprocess.run([sys.executable, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, timeout=120, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         return int(done.stderr.rsplit("PEAK ", 1)[1])
 
     small, full = peak_kib(500), peak_kib(0)  # 1 MB of JSON against 50 MB

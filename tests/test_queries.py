@@ -39,10 +39,18 @@ def json_of(answer: queries.Answer) -> list[dict[str, Any]]:
 PROJECTS = (None, *listing_seed.PROJECTS[:4], "nope")
 
 
-@pytest.mark.parametrize("project,only", [(p, o) for p in PROJECTS for o in (False, True) if p is not None or not o])
-def test_lessons_follow_omega(conn: sqlite3.Connection, seeded_011: Path, project: str | None, only: bool) -> None:
-    for sender, domain, limit in itertools.product((None, "télé-42", "42"), (None, "coding"), (None, 0, 4)):
-        answer = queries.lessons(conn, project=project, only=only, sender=sender, domain=domain, limit=limit)
+@pytest.mark.parametrize(
+    "project,only", [(p, o) for p in PROJECTS for o in (False, True) if p is not None or not o]
+)
+def test_lessons_follow_omega(
+    conn: sqlite3.Connection, seeded_011: Path, project: str | None, only: bool
+) -> None:
+    for sender, domain, limit in itertools.product(
+        (None, "télé-42", "42"), (None, "coding"), (None, 0, 4)
+    ):
+        answer = queries.lessons(
+            conn, project=project, only=only, sender=sender, domain=domain, limit=limit
+        )
         expected = listing_seed.expected_lessons(
             seeded_011, project=project, only=only, sender=sender, domain=domain, limit=limit
         )
@@ -55,16 +63,26 @@ def test_lessons_of_a_project_come_first_then_general(conn: sqlite3.Connection) 
     rows = rows_of(queries.lessons(conn, project="my-app"))
     scopes = [r["project"] for r in rows]
     assert set(scopes) == {"my-app", ""}
-    assert scopes == sorted(scopes, key=lambda p: p == "")  # all my-app rows before every general one
-    assert {r["project"] for r in rows_of(queries.lessons(conn, project="my-app", only=True))} == {"my-app"}
+    assert scopes == sorted(
+        scopes, key=lambda p: p == ""
+    )  # all my-app rows before every general one
+    assert {r["project"] for r in rows_of(queries.lessons(conn, project="my-app", only=True))} == {
+        "my-app"
+    }
     assert {r["project"] for r in rows_of(queries.lessons(conn, project=""))} == {""}
 
 
 @pytest.mark.parametrize("project", PROJECTS)
-def test_outcomes_follow_omega(conn: sqlite3.Connection, seeded_011: Path, project: str | None) -> None:
-    combos = itertools.product((None, "alice", "télé-42"), (None, "trading"), (None, 1, 2.5, 24, 100), (50, 0, 3))
+def test_outcomes_follow_omega(
+    conn: sqlite3.Connection, seeded_011: Path, project: str | None
+) -> None:
+    combos = itertools.product(
+        (None, "alice", "télé-42"), (None, "trading"), (None, 1, 2.5, 24, 100), (50, 0, 3)
+    )
     for sender, domain, hours, limit in combos:
-        answer = queries.outcomes(conn, project=project, sender=sender, domain=domain, hours=hours, limit=limit)
+        answer = queries.outcomes(
+            conn, project=project, sender=sender, domain=domain, hours=hours, limit=limit
+        )
         expected = listing_seed.expected_outcomes(
             seeded_011, project=project, sender=sender, domain=domain, hours=hours, limit=limit
         )
@@ -72,7 +90,9 @@ def test_outcomes_follow_omega(conn: sqlite3.Connection, seeded_011: Path, proje
         assert json_of(answer) == expected
 
 
-def test_outcomes_default_cap_is_50_and_0_means_all(conn: sqlite3.Connection, seeded_011: Path) -> None:
+def test_outcomes_default_cap_is_50_and_0_means_all(
+    conn: sqlite3.Connection, seeded_011: Path
+) -> None:
     assert len(rows_of(queries.outcomes(conn))) == 50
     assert len(rows_of(queries.outcomes(conn, limit=0))) == 90
     assert len(rows_of(queries.outcomes(conn, limit=None))) == 90
@@ -93,7 +113,9 @@ def test_hours_fraction_is_a_real_bound(conn: sqlite3.Connection) -> None:
 def test_tasks_follow_omega(conn: sqlite3.Connection, seeded_011: Path, status: str) -> None:
     for project, sender, limit in itertools.product(PROJECTS, (None, "bob"), (None, 0, 2)):
         answer = queries.tasks(conn, project=project, sender=sender, status=status, limit=limit)
-        expected = listing_seed.expected_tasks(seeded_011, project=project, sender=sender, status=status, limit=limit)
+        expected = listing_seed.expected_tasks(
+            seeded_011, project=project, sender=sender, status=status, limit=limit
+        )
         assert rows_of(answer) == expected, (project, sender, status, limit)
         assert json_of(answer) == expected
         assert list(answer.columns) == listing_seed.task_columns(seeded_011)
@@ -102,7 +124,9 @@ def test_tasks_follow_omega(conn: sqlite3.Connection, seeded_011: Path, status: 
 def test_due_tasks_are_pending_and_due_now(conn: sqlite3.Connection, seeded_011: Path) -> None:
     for project, sender in itertools.product(PROJECTS, (None, "bob")):
         answer = queries.tasks(conn, project=project, sender=sender, due=True)
-        assert rows_of(answer) == listing_seed.expected_tasks(seeded_011, project=project, sender=sender, due=True)
+        assert rows_of(answer) == listing_seed.expected_tasks(
+            seeded_011, project=project, sender=sender, due=True
+        )
     due = rows_of(queries.tasks(conn, due=True))
     assert due and {t["status"] for t in due} == {"pending"}
     forms = {("T" in t["due_at"], t["due_at"].endswith("Z")) for t in due}
@@ -126,7 +150,9 @@ def test_values_are_bound_never_formatted(conn: sqlite3.Connection) -> None:
         assert tricky not in answer.sql and "failed" not in answer.sql and "2.5" not in answer.sql
         assert tricky in answer.params
     # a'b%_ matches only itself: not the decoy a'bcd_ that LIKE 'a''b%_' would.
-    assert {r["project"] for r in rows_of(queries.lessons(conn, project=tricky, only=True))} == {tricky}
+    assert {r["project"] for r in rows_of(queries.lessons(conn, project=tricky, only=True))} == {
+        tricky
+    }
 
 
 def test_batches_are_bounded(conn: sqlite3.Connection) -> None:
@@ -172,20 +198,29 @@ def test_before_011_every_row_is_general(seeded_010: Path) -> None:
         assert rows and rows == listing_seed.expected_lessons(seeded_010)
         assert {r["project"] for r in rows} == {""}
         assert rows_of(queries.lessons(conn, project="my-app", only=True)) == []
-        assert rows_of(queries.lessons(conn, project="my-app")) == rows  # OMEGA injects the general ones
-        assert rows_of(queries.outcomes(conn, project="", limit=0)) == listing_seed.expected_outcomes(
-            seeded_010, limit=0)
+        assert (
+            rows_of(queries.lessons(conn, project="my-app")) == rows
+        )  # OMEGA injects the general ones
+        assert rows_of(
+            queries.outcomes(conn, project="", limit=0)
+        ) == listing_seed.expected_outcomes(seeded_010, limit=0)
         tasks = queries.tasks(conn, status="all")
         assert tasks.before_011 and tasks.columns[-1] == "project"
         assert json_of(tasks) == listing_seed.expected_tasks(seeded_010, status="all")
 
 
-@pytest.mark.parametrize("to,table,missing", [
-    ("009", "outcomes", "010_outcomes"), ("009", "lessons", "010_outcomes"), ("004", "tasks", "005_scheduled_tasks"),
-])
-def test_missing_table_names_the_migration(db_path: Path, to: str, table: str, missing: str) -> None:
+@pytest.mark.parametrize(
+    "to,table,missing",
+    [
+        ("009", "outcomes", "010_outcomes"),
+        ("009", "lessons", "010_outcomes"),
+        ("004", "tasks", "005_scheduled_tasks"),
+    ],
+)
+def test_missing_table_names_the_migration(
+    db_path: Path, to: str, table: str, missing: str
+) -> None:
     helpers.build(db_path, to=to)
-    with queries.reading(db_path) as conn:
-        with pytest.raises(MissingMigrationError) as caught:
-            getattr(queries, table)(conn)
+    with queries.reading(db_path) as conn, pytest.raises(MissingMigrationError) as caught:
+        getattr(queries, table)(conn)
     assert missing in caught.value.message and caught.value.exit_code == 2

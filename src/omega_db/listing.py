@@ -30,7 +30,11 @@ def render_listing(answer: Answer, fmt: render.Format) -> None:
     """Write a listing to stdout in the chosen format; notes go to stderr."""
     if answer.before_011:
         render.note(PRE_011_NOTE)
-    {render.Format.json: write_json, render.Format.csv: write_csv, render.Format.table: write_table}[fmt](answer)
+    {
+        render.Format.json: write_json,
+        render.Format.csv: write_csv,
+        render.Format.table: write_table,
+    }[fmt](answer)
 
 
 def write_json(answer: Answer) -> None:
@@ -38,7 +42,9 @@ def write_json(answer: Answer) -> None:
     out = sys.stdout
     out.flush()  # the bytes below bypass the text layer
     raw = getattr(out, "buffer", None)
-    write: Callable[[bytes], Any] = raw.write if raw is not None else (lambda data: out.write(data.decode()))
+    write: Callable[[bytes], Any] = (
+        raw.write if raw is not None else (lambda data: out.write(data.decode()))
+    )
     opening = b"["
     for batch in answer.json_batches():
         write(opening)
@@ -98,11 +104,11 @@ def parse_time(text: object) -> dt.datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        value = dt.datetime.fromisoformat(text.strip())  # 3.11 reads "T" and "Z"
     except ValueError:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value
 
 
@@ -158,7 +164,11 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
         return lambda row: _text(when_label(row.get(key), now))
 
     def kind(row: Row) -> Any:  # "reminder", "action, daily"
-        return _text(", ".join(str(row[k]) for k in ("task_type", "repeat") if row.get(k) not in (None, "", "once")))
+        return _text(
+            ", ".join(
+                str(row[k]) for k in ("task_type", "repeat") if row.get(k) not in (None, "", "once")
+            )
+        )
 
     wrap = {"ratio": 1, "min_width": 12}
     never_wrap = {"no_wrap": True}
@@ -205,7 +215,9 @@ def build_table(answer: Answer, rows: list[tuple[object, ...]], now: dt.datetime
         header_style="bold",
     )
     for header, _, options in columns:
-        table.add_column(header, **{"overflow": "fold", **options})  # fold: never hide a name behind "…"
+        table.add_column(
+            header, **{"overflow": "fold", **options}
+        )  # fold: never hide a name behind "…"
     for values in rows:
         row = dict(zip(answer.columns, values))
         table.add_row(*(cell(row) for _, cell, _ in columns))
@@ -219,4 +231,4 @@ def write_table(answer: Answer) -> None:
     if not rows:
         out.print(f"Nothing matched: {title(answer.question)}.", markup=False)
         return
-    out.print(build_table(answer, rows, dt.datetime.now(dt.timezone.utc)))
+    out.print(build_table(answer, rows, dt.datetime.now(dt.UTC)))

@@ -6,7 +6,7 @@ import contextlib
 import math
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -52,13 +52,26 @@ def project_counts(conn: sqlite3.Connection) -> list[dict[str, object]]:
 
 # --- lessons, outcomes, tasks --------------------------------------------------
 
-LESSON_COLUMNS = ("id", "sender_id", "domain", "rule", "project", "occurrences", "created_at", "updated_at")
+LESSON_COLUMNS = (
+    "id",
+    "sender_id",
+    "domain",
+    "rule",
+    "project",
+    "occurrences",
+    "created_at",
+    "updated_at",
+)
 OUTCOME_COLUMNS = ("id", "timestamp", "sender_id", "domain", "score", "lesson", "source", "project")
 OUTCOMES_DEFAULT_LIMIT = 50
 BATCH_ROWS = 2_000  # small enough to keep memory flat, big enough for few writes
 
 # Where each command's table comes from, for "which migration is missing".
-_MADE_BY = {"lessons": "010_outcomes", "outcomes": "010_outcomes", "scheduled_tasks": "005_scheduled_tasks"}
+_MADE_BY = {
+    "lessons": "010_outcomes",
+    "outcomes": "010_outcomes",
+    "scheduled_tasks": "005_scheduled_tasks",
+}
 
 # The fixed pieces of the listing queries; every value is a ? parameter.
 SQL_SENDER = "sender_id = ?"
@@ -169,7 +182,9 @@ def _table(conn: sqlite3.Connection, table: str) -> tuple[list[str], str]:
 
 def _cap(limit: int | None) -> int:
     if limit is not None and limit < 0:
-        raise BadArgumentError(f"--limit must be 0 (no cap) or a positive number of rows, not {limit}.")
+        raise BadArgumentError(
+            f"--limit must be 0 (no cap) or a positive number of rows, not {limit}."
+        )
     return limit or 0
 
 
@@ -177,14 +192,19 @@ def _answer(
     conn: sqlite3.Connection,
     question: Question,
     table: str,
-    selected: list[tuple[str, str]],
+    columns: Sequence[str],
+    scope: str,
     where: Where,
     order: str,
-    before_011: bool,
 ) -> Answer:
     """Assemble the plain and the JSON query from fixed pieces; values only as parameters."""
-    plain = ", ".join(expr if expr == _ident(name) else f"{expr} AS {_ident(name)}" for name, expr in selected)
-    as_json = "json_object(" + ", ".join(f"{_literal(name)}, {expr}" for name, expr in selected) + ")"
+    selected = [(name, scope if name == "project" else _ident(name)) for name in columns]
+    plain = ", ".join(
+        expr if expr == _ident(name) else f"{expr} AS {_ident(name)}" for name, expr in selected
+    )
+    as_json = (
+        "json_object(" + ", ".join(f"{_literal(name)}, {expr}" for name, expr in selected) + ")"
+    )
     tail = f" FROM {_ident(table)}"
     if where:
         tail += " WHERE " + " AND ".join(clause for clause, _ in where)
@@ -200,13 +220,9 @@ def _answer(
         sql=f"SELECT {plain}{tail}",
         json_sql=f"SELECT {as_json}{tail}",
         params=params,
-        before_011=before_011,
+        before_011=scope != "project",
         conn=conn,
     )
-
-
-def _selected(columns: list[str] | tuple[str, ...], scope: str) -> list[tuple[str, str]]:
-    return [(name, scope if name == "project" else _ident(name)) for name in columns]
 
 
 def _filters(scope: str, project: str | None, sender: str | None, domain: str | None) -> Where:
@@ -231,15 +247,19 @@ def lessons(
 ) -> Answer:
     """Lessons as OMEGA injects them: P's first, then general ones (--only: P's alone); none: all."""
     if only and project is None:
-        raise BadArgumentError("--only needs --project P: it shows project P's lessons without the general ones.")
-    question = Question("lessons", project=project, only=only, sender=sender, domain=domain, limit=_cap(limit))
-    columns, scope = _table(conn, "lessons")
+        raise BadArgumentError(
+            "--only needs --project P: it shows project P's lessons without the general ones."
+        )
+    question = Question(
+        "lessons", project=project, only=only, sender=sender, domain=domain, limit=_cap(limit)
+    )
+    _, scope = _table(conn, "lessons")
     order = SQL_LESSONS_ORDER
     where = _filters(scope, project, sender, domain)
     if project is not None and project != GENERAL and not only:
         where[0] = (SQL_PROJECT_AND_GENERAL.format(scope=scope), (project,))
         order = SQL_LESSONS_SCOPED_ORDER.format(scope=scope)
-    return _answer(conn, question, "lessons", _selected(LESSON_COLUMNS, scope), where, order, scope != "project")
+    return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, where, order)
 
 
 def outcomes(
@@ -253,15 +273,17 @@ def outcomes(
 ) -> Answer:
     """Outcomes newest first, optionally one project ('' general only) and the last H hours."""
     if hours is not None and not (0 < hours < math.inf):
-        raise BadArgumentError(f"--hours must be a positive number of hours (fractions allowed), not {hours}.")
-    question = Question("outcomes", project=project, sender=sender, domain=domain, hours=hours, limit=_cap(limit))
-    columns, scope = _table(conn, "outcomes")
+        raise BadArgumentError(
+            f"--hours must be a positive number of hours (fractions allowed), not {hours}."
+        )
+    question = Question(
+        "outcomes", project=project, sender=sender, domain=domain, hours=hours, limit=_cap(limit)
+    )
+    _, scope = _table(conn, "outcomes")
     where = _filters(scope, project, sender, domain)
     if hours is not None:
         where.append((SQL_WITHIN_HOURS, (f"-{hours:.6f} hours",)))
-    return _answer(
-        conn, question, "outcomes", _selected(OUTCOME_COLUMNS, scope), where, SQL_OUTCOMES_ORDER, scope != "project"
-    )
+    return _answer(conn, question, "outcomes", OUTCOME_COLUMNS, scope, where, SQL_OUTCOMES_ORDER)
 
 
 def tasks(
@@ -280,8 +302,12 @@ def tasks(
         choices = ", ".join(s.value for s in TaskStatus)
         raise BadArgumentError(f"--status must be one of {choices}, not {status!r}.") from None
     if due and wanted is not TaskStatus.pending:
-        raise BadArgumentError(f"--due lists pending tasks that are due; it cannot be combined with --status {wanted.value}.")
-    question = Question("tasks", project=project, sender=sender, status=wanted, due=due, limit=_cap(limit))
+        raise BadArgumentError(
+            f"--due lists pending tasks that are due; it cannot be combined with --status {wanted.value}."
+        )
+    question = Question(
+        "tasks", project=project, sender=sender, status=wanted, due=due, limit=_cap(limit)
+    )
     columns, scope = _table(conn, "scheduled_tasks")
     if scope != "project":
         columns = [*columns, "project"]
@@ -290,4 +316,4 @@ def tasks(
         where.append((SQL_STATUS, (wanted.value,)))
     if due:
         where.append((SQL_DUE, ()))
-    return _answer(conn, question, "scheduled_tasks", _selected(columns, scope), where, SQL_TASKS_ORDER, scope != "project")
+    return _answer(conn, question, "scheduled_tasks", columns, scope, where, SQL_TASKS_ORDER)
