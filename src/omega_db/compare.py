@@ -8,11 +8,11 @@ are the facts it adds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from omega_db.schema import ForeignKey, Index, Schema, Table, Trigger
+from omega_db.schema import Index, Schema, Table, Trigger
 
 Named = TypeVar("Named", Index, Trigger)
 
@@ -22,9 +22,12 @@ class Difference:
     """One way a database's structure departs from the expected one, in words."""
 
     kind: str  # "missing", "extra" or "changed"
-    what: str  # "table", "column", "order", "unique", "check", "foreign key", "index", "trigger", ...
+    what: str  # "table", "column", "order", "unique", "check", "foreign key", "index", ...
     table: str
     text: str
+
+
+_UNEXPLAINED = "(no applied migration creates it)"
 
 
 def compare(expected: Schema, actual: Schema) -> list[Difference]:
@@ -38,18 +41,18 @@ def compare(expected: Schema, actual: Schema) -> list[Difference]:
             diffs += _compare_table(want, have)
     for name in actual.tables:
         if expected.table(name) is None:
-            diffs.append(Difference("extra", "table", name, f"extra table {name} (no applied migration creates it)"))
+            diffs.append(Difference("extra", "table", name, f"extra table {name} {_UNEXPLAINED}"))
     for name in sorted(expected.shadow - actual.shadow):
-        if actual.table(name.rsplit("_", 1)[0]) is not None:
-            diffs.append(Difference("missing", "shadow", name, f"FTS5 shadow table {name} is missing"))
-    diffs += _compare_named(expected.indexes, actual.indexes, "index", lambda i: i.describe(), lambda i: i.table)
-    diffs += _compare_named(expected.triggers, actual.triggers, "trigger", lambda t: f"trigger {t.name}", lambda t: t.table)
+        owner = name.rsplit("_", 1)[0]
+        if actual.table(owner) is not None:
+            diffs.append(Difference("missing", "shadow", owner, f"FTS5 shadow table {name} is missing"))
+    diffs += _compare_named(expected.indexes, actual.indexes, "index", Index.describe)
+    diffs += _compare_named(expected.triggers, actual.triggers, "trigger", lambda t: f"trigger {t.name}")
     return diffs
 
 
 def _compare_named(
-    want: Mapping[str, Named], have: Mapping[str, Named], what: str,
-    describe: Callable[[Named], str], table_of: Callable[[Named], str],
+    want: Mapping[str, Named], have: Mapping[str, Named], what: str, describe: Callable[[Named], str]
 ) -> list[Difference]:
     diffs = []
     have_lower = {k.lower(): v for k, v in have.items()}
@@ -57,26 +60,24 @@ def _compare_named(
     for name, item in want.items():
         other = have_lower.get(name.lower())
         if other is None:
-            diffs.append(Difference("missing", what, table_of(item), f"{describe(item)} is missing"))
+            diffs.append(Difference("missing", what, item.table, f"{describe(item)} is missing"))
         elif other != item:
-            found = describe(other) if what == "index" else "defined differently"
-            diffs.append(Difference(
-                "changed", what, table_of(item), f"{describe(item)} is expected, but the database has {found}"
-            ))
+            found = describe(other) if what == "index" else "a different definition"
+            text = f"{describe(item)} is expected, but the database has {found}"
+            diffs.append(Difference("changed", what, item.table, text))
     for name, item in have.items():
         if name.lower() not in want_lower:
-            diffs.append(Difference(
-                "extra", what, table_of(item), f"extra {describe(item)} (no applied migration creates it)"
-            ))
+            diffs.append(Difference("extra", what, item.table, f"extra {describe(item)} {_UNEXPLAINED}"))
     return diffs
 
 
 def _compare_table(want: Table, have: Table) -> list[Difference]:
     t = want.name
-    diffs = []
     if want.virtual != have.virtual:
-        return [Difference("changed", "virtual", t, f"{t} is declared {have.virtual or 'as a plain table'}; "
-                                                    f"the migrations declare it USING {want.virtual or 'a plain table'}")]
+        text = (f"{t} is declared USING {have.virtual or '(a plain table)'}; "
+                f"the migrations declare USING {want.virtual or '(a plain table)'}")
+        return [Difference("changed", "virtual", t, text)]
+    diffs = []
     have_cols = {c.name.lower(): c for c in have.columns}
     want_cols = {c.name.lower(): c for c in want.columns}
     for col in want.columns:
@@ -84,35 +85,46 @@ def _compare_table(want: Table, have: Table) -> list[Difference]:
         if other is None:
             diffs.append(Difference("missing", "column", t, f"{t}: column {col.name} is missing"))
         elif other.key() != col.key():
-            diffs.append(Difference("changed", "column", t, f"{t}.{col.name} is {other.definition()}; "
-                                                           f"the migrations make it {col.definition()}"))
+            text = f"{t}.{col.name} is {other.definition()}; the migrations make it {col.definition()}"
+            diffs.append(Difference("changed", "column", t, text))
     for col in have.columns:
         if col.name.lower() not in want_cols:
-            diffs.append(Difference("extra", "column", t,
-                                    f"{t}: extra column {col.name} (no applied migration adds it)"))
+            text = f"{t}: extra column {col.name} (no applied migration adds it)"
+            diffs.append(Difference("extra", "column", t, text))
     common_want = [c.name for c in want.columns if c.name.lower() in have_cols]
     common_have = [c.name for c in have.columns if c.name.lower() in want_cols]
     if [n.lower() for n in common_want] != [n.lower() for n in common_have]:
-        diffs.append(Difference("changed", "order", t, f"{t}: columns are in the order {', '.join(common_have)}; "
-                                                       f"the migrations make it {', '.join(common_want)}"))
-    want_u = {tuple(c.lower() for c in u): u for u in want.uniques}
-    have_u = {tuple(c.lower() for c in u): u for u in have.uniques}
-    for key in sorted(want_u.keys() - have_u.keys()):
-        diffs.append(Difference("missing", "unique", t, f"{t}: UNIQUE ({', '.join(want_u[key])}) is missing"))
-    for key in sorted(have_u.keys() - want_u.keys()):
-        diffs.append(Difference("extra", "unique", t, f"{t}: extra UNIQUE ({', '.join(have_u[key])}) "
-                                                      "(no applied migration declares it)"))
-    for check in sorted(want.checks - have.checks, key=lambda c: c.norm):
-        diffs.append(Difference("missing", "check", t, f"{t}: {check.text} is missing"))
-    for check in sorted(have.checks - want.checks, key=lambda c: c.norm):
-        diffs.append(Difference("extra", "check", t, f"{t}: extra {check.text} (no applied migration declares it)"))
-    for fk in sorted(want.foreign_keys - have.foreign_keys, key=ForeignKey.describe):
-        diffs.append(Difference("missing", "foreign key", t, f"{t}: {fk.describe()} is missing"))
-    for fk in sorted(have.foreign_keys - want.foreign_keys, key=ForeignKey.describe):
-        diffs.append(Difference("extra", "foreign key", t, f"{t}: extra {fk.describe()}"))
+        text = (f"{t}: columns are in the order {', '.join(common_have)}; "
+                f"the migrations make it {', '.join(common_want)}")
+        diffs.append(Difference("changed", "order", t, text))
+    diffs += _compare_constraints(
+        t, "unique",
+        {tuple(c.lower() for c in u): f"UNIQUE ({', '.join(u)})" for u in want.uniques},
+        {tuple(c.lower() for c in u): f"UNIQUE ({', '.join(u)})" for u in have.uniques},
+    )
+    diffs += _compare_constraints(
+        t, "check", {c.norm: c.text for c in want.checks}, {c.norm: c.text for c in have.checks}
+    )
+    diffs += _compare_constraints(
+        t, "foreign key",
+        {fk: fk.describe() for fk in want.foreign_keys}, {fk: fk.describe() for fk in have.foreign_keys},
+    )
     if want.without_rowid != have.without_rowid:
-        diffs.append(Difference("changed", "without rowid", t, f"{t}: WITHOUT ROWID differs from the migrations"))
+        text = f"{t}: WITHOUT ROWID differs from the migrations"
+        diffs.append(Difference("changed", "without rowid", t, text))
     return diffs
+
+
+def _compare_constraints(
+    table: str, what: str, want: Mapping[Hashable, str], have: Mapping[Hashable, str]
+) -> list[Difference]:
+    """Constraints compared by identity (normalised), shown in their own words."""
+    missing = sorted(want[k] for k in want.keys() - have.keys())
+    extra = sorted(have[k] for k in have.keys() - want.keys())
+    return [Difference("missing", what, table, f"{table}: {text} is missing") for text in missing] + [
+        Difference("extra", what, table, f"{table}: extra {text} (no applied migration declares it)")
+        for text in extra
+    ]
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,8 @@ def facts(schema: Schema) -> frozenset[Fact]:
             if not col.hidden:
                 out.add(Fact("column", f"{t}.{col.name.lower()}", f"{name}.{col.name}"))
         for unique in table.uniques:
-            out.add(Fact("unique", f"{t}({','.join(unique).lower()})", f"{name}: UNIQUE ({', '.join(unique)})"))
+            text = f"{name}: UNIQUE ({', '.join(unique)})"
+            out.add(Fact("unique", f"{t}({','.join(unique).lower()})", text))
         for check in table.checks:
             out.add(Fact("check", f"{t}:{check.norm}", f"{name}: {check.text}"))
         for fk in table.foreign_keys:

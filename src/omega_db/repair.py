@@ -87,7 +87,9 @@ def _moves(migration: migrate.Migration) -> tuple[dict[str, str], set[str]]:
     return renames, dropped - read
 
 
-def _transient_facts(before: tuple[migrate.Migration, ...], migration: migrate.Migration) -> set[compare.Fact]:
+def _transient_facts(
+    before: tuple[migrate.Migration, ...], migration: migrate.Migration
+) -> set[compare.Fact]:
     """Facts that exist only between two statements of the migration (e.g. a lessons_new table)."""
     conn = schema.build(before)
     try:
@@ -113,7 +115,9 @@ def _collapse(found: set[compare.Fact]) -> tuple[str, ...]:
 
 def detect(conn: sqlite3.Connection, plan: migrate.Plan) -> HalfApplied | None:
     """The next pending migration if some of its effects are already in the file, else None."""
-    if plan.newer or not plan.all_pending:
+    if plan.newer or not plan.all_pending or not plan.recorded:
+        # Nothing recorded: a database from before tracking (or a new one), not OMEGA's runner
+        # stopping mid-way; 001's CREATE TABLE IF NOT EXISTS statements apply over what is there.
         return None
     nxt = plan.all_pending[0]
     before = tuple(m for m in plan.known if m.name < nxt.name)
@@ -134,9 +138,8 @@ def detect(conn: sqlite3.Connection, plan: migrate.Plan) -> HalfApplied | None:
         steps, blocker = tuple(step.text for step in _plan(conn, actual, before, nxt, transient)), ""
     except _Unrepairable as exc:
         steps, blocker = (), str(exc)
-    return HalfApplied(
-        nxt, before, _collapse(started), _collapse(set(f_after - real)), steps, blocker, frozenset(transient)
-    )
+    present, missing = _collapse(started), _collapse(set(f_after - real))
+    return HalfApplied(nxt, before, present, missing, steps, blocker, frozenset(transient))
 
 
 class _Unrepairable(Exception):
@@ -148,7 +151,8 @@ class _Step:
     kind: str  # "rebuild", "create", "drop table", "drop index", "drop trigger", "run"
     name: str
     source: str = ""
-    saved: tuple[str, ...] = ()
+    saved: tuple[str, ...] = ()  # columns whose values are kept aside and put back
+    key: str = ""  # the primary key they are put back by
     text: str = ""
 
 
@@ -174,7 +178,8 @@ def _plan(
         if have is None and actual.table(source) is None:
             if name.lower() not in discarded:
                 raise _Unrepairable(f"table {name} is missing and no table holds its rows")
-            steps.append(_Step("create", name, text=f"create {name} as at {version} ({nxt.name} replaces it)"))
+            words = f"create {name} as at {version} ({nxt.name} replaces it)"
+            steps.append(_Step("create", name, text=words))
             continue
         if have is not None and not [d for d in compare.compare(_only(want, name), _only(actual, name))]:
             continue
@@ -190,8 +195,11 @@ def _plan(
                 f"{source} has column(s) {', '.join(unknown)} that neither the recorded migrations "
                 f"nor {nxt.name} create, and rebuilding it would lose them"
             )
+        pks = [c.name for c in src.columns if c.pk]
+        if saved and len(pks) != 1:
+            raise _Unrepairable(f"{source} has no one-column primary key to put {', '.join(saved)} back by")
         words = f"rebuild {name} as at {version}" + (f" from {source}" if source != name else "")
-        steps.append(_Step("rebuild", name, source, saved, words))
+        steps.append(_Step("rebuild", name, source, saved, pks[0] if saved else "", words))
         sources.add(source.lower())
     known = {f.key for f in transient} | {f.key for f in compare.facts(after)}
     for name, table in actual.tables.items():
@@ -235,7 +243,8 @@ def repair(conn: sqlite3.Connection, path: Path, plan: migrate.Plan) -> Repaired
             if half is None:
                 return None
             if half.blocker:
-                raise MigrationFailedError(f"{path}: {half.describe()}; {half.remedy()}. Nothing was changed.")
+                message = f"{path}: {half.describe()}; {half.remedy()}. Nothing was changed."
+                raise MigrationFailedError(message)
             steps = _plan(conn, schema.read(conn), half.before, half.migration, half.transient)
             touched = _execute(conn, half, steps)
             after = schema.expected(half.before + (half.migration,))
@@ -269,9 +278,9 @@ def _execute(conn: sqlite3.Connection, half: HalfApplied, steps: list[_Step]) ->
     want = schema.expected(half.before)
     for step in steps:
         if step.kind == "rebuild":
-            key = _save(conn, step) if step.saved else ""
-            if key:
-                saved.append((step.name, key, step.saved))
+            if step.saved:
+                _save(conn, step)
+                saved.append((step.name, step.key, step.saved))
             _rebuild(conn, step, master, want)
             rebuilt.add(step.name)
         elif step.kind == "create":
@@ -302,25 +311,17 @@ def _execute(conn: sqlite3.Connection, half: HalfApplied, steps: list[_Step]) ->
 
 
 def _has(conn: sqlite3.Connection, kind: str, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)).fetchone() is not None
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?", (kind, name))
+    return found.fetchone() is not None
 
 
-def _key_column(want: schema.Schema, table: str) -> str:
-    found = want.table(table)
-    pks = [c.name for c in found.columns if c.pk] if found else []
-    return pks[0] if len(pks) == 1 else ""
-
-
-def _save(conn: sqlite3.Connection, step: _Step) -> str:
+def _save(conn: sqlite3.Connection, step: _Step) -> None:
     """Keep the values of columns the migration had already added, by primary key, in a TEMP table."""
-    key = _key_column(schema.read(conn), step.source)
-    if not key:
-        return ""
-    cols = ", ".join(schema.quote(c) for c in (key, *step.saved))
-    temp = schema.quote(f"saved_{step.name}{_SUFFIX}")
-    conn.execute(f"CREATE TEMP TABLE {temp} AS SELECT {cols} FROM {schema.quote(step.source)}")
-    conn.execute(f"CREATE UNIQUE INDEX temp.{schema.quote(f'saved_{step.name}_key{_SUFFIX}')} ON {temp} ({schema.quote(key)})")
-    return key
+    q = schema.quote
+    cols = ", ".join(q(c) for c in (step.key, *step.saved))
+    temp = q(f"saved_{step.name}{_SUFFIX}")
+    conn.execute(f"CREATE TEMP TABLE {temp} AS SELECT {cols} FROM {q(step.source)}")
+    conn.execute(f"CREATE UNIQUE INDEX temp.{q(f'saved_{step.name}_key{_SUFFIX}')} ON {temp} ({q(step.key)})")
 
 
 def _restore(conn: sqlite3.Connection, table: str, key: str, columns: tuple[str, ...]) -> None:
@@ -347,6 +348,7 @@ def _rebuild(conn: sqlite3.Connection, step: _Step, master: dict[str, tuple[str,
     common = [c.name for c in target.columns if c.name.lower() in have]
     cols = ", ".join(schema.quote(c) for c in common)
     rowid = "rowid, " if not (target.without_rowid or source.without_rowid) else ""
-    conn.execute(f"INSERT INTO {schema.quote(scratch)} ({rowid}{cols}) SELECT {rowid}{cols} FROM {schema.quote(step.source)}")
+    copy = f"INSERT INTO {schema.quote(scratch)} ({rowid}{cols}) SELECT {rowid}{cols} FROM {schema.quote(step.source)}"
+    conn.execute(copy)
     conn.execute(f"DROP TABLE {schema.quote(step.source)}")
     conn.execute(f"ALTER TABLE {schema.quote(scratch)} RENAME TO {schema.quote(step.name)}")

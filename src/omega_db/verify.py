@@ -68,7 +68,8 @@ def verify(path: Path, *, quick: bool = False, strict: bool = False,
     except BadDatabaseError as exc:
         if getattr(exc.__cause__, "sqlite_errorname", "") != "SQLITE_CORRUPT":
             raise
-        return Report(path, (Check("integrity", FAIL, f"the schema cannot be read: {exc.__cause__}"),), strict)
+        damaged = Check("integrity", FAIL, f"the schema cannot be read: {exc.__cause__}")
+        return Report(path, (damaged,), strict)
     try:
         with db.translate_errors(path):
             plan = migrate.inspect(conn, path)
@@ -77,8 +78,8 @@ def verify(path: Path, *, quick: bool = False, strict: bool = False,
             except sqlite3.DatabaseError as exc:
                 if _busy(exc):
                     raise
-                return Report(path, (_integrity(conn, quick), Check("schema", FAIL, f"cannot be read: {exc}")),
-                              strict)
+                unreadable = Check("schema", FAIL, f"cannot be read: {exc}")
+                return Report(path, (_integrity(conn, quick), unreadable), strict)
         highest = max((n for n in plan.recorded if n not in plan.newer), default="")
         applied = tuple(m for m in plan.known if m.name <= highest)
         ctx = _Context(conn, path, quick, timeout, plan, actual, applied)
@@ -142,18 +143,21 @@ def check_history(ctx: _Context) -> Check:
     gaps = [m.name for m in plan.known if m.name not in plan.recorded and m in ctx.applied]
     problems = []
     if gaps:
-        problems.append(f"records {ctx.applied[-1].name} but not {', '.join(gaps)}: the history has a gap")
+        last = ctx.applied[-1].name
+        problems.append(f"records {last} but not {', '.join(gaps)}: the history has a gap")
     if strays:
-        problems.append(f"records {', '.join(strays)}, which omega-db does not know and no later OMEGA adds")
+        problems.append(f"records {', '.join(strays)}, which no omega-db or later OMEGA migration is")
     if problems:
         return Check("history", FAIL, "; ".join(problems))
     times = [(n, plan.recorded[n]) for n in sorted(plan.recorded) if plan.recorded[n] is not None]
     for (first, t1), (second, t2) in zip(times, times[1:]):
         if str(t2) < str(t1):
-            return Check("history", WARNING, f"{second} is recorded as applied ({t2}) before {first} ({t1})")
+            detail = f"{second} is recorded as applied ({t2}) before {first} ({t1})"
+            return Check("history", WARNING, detail)
     if plan.bootstrap:
-        return Check("history", OK, "tracking predates this database: 001–003 count as applied (bootstrap rule)")
-    detail = f"{len([n for n in plan.recorded if n not in plan.newer])} known migration(s) recorded in order"
+        detail = "tracking predates this database: 001–003 count as applied (OMEGA's bootstrap rule)"
+        return Check("history", OK, detail)
+    detail = f"{len(plan.recorded) - len(plan.newer)} known migration(s) recorded in order"
     if plan.newer:
         detail += f"; also {', '.join(plan.newer)} from a newer OMEGA"
     return Check("history", OK, detail)
@@ -164,7 +168,8 @@ def check_pending(ctx: _Context) -> Check:
     pending = [m.name for m in ctx.plan.all_pending if m not in ctx.applied]
     if ctx.plan.newer or not pending:
         return Check("pending", OK, "none pending")
-    return Check("pending", WARNING, f"{len(pending)} pending ({pending[0]} … {pending[-1]}); run `omega-db migrate`")
+    detail = f"{len(pending)} pending ({pending[0]} … {pending[-1]}); run `omega-db migrate`"
+    return Check("pending", WARNING, detail)
 
 
 def check_half_applied(ctx: _Context) -> Check:
@@ -183,17 +188,19 @@ def check_effects(ctx: _Context) -> Check:
     for i, migration in enumerate(ctx.applied):
         if migration.name not in ctx.plan.recorded:
             continue
-        added = compare.facts(schema.expected(ctx.applied[: i + 1])) - compare.facts(schema.expected(ctx.applied[:i]))
-        missing = sorted(f.text for f in (added & final) - real)
+        before, after = (compare.facts(schema.expected(ctx.applied[:n])) for n in (i, i + 1))
+        missing = ((after - before) & final) - real
         if not missing:
             continue
-        line = f"{migration.name} is recorded but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
-        hard = any(f.kind in _STRUCTURAL for f in (added & final) - real)
+        texts = sorted(f.text for f in missing)
+        line = f"{migration.name} is recorded but {', '.join(texts)} {'is' if len(texts) == 1 else 'are'} missing"
+        hard = any(f.kind in _STRUCTURAL for f in missing)
         (failures if hard or not ctx.newer else warnings).append(line)
     if failures:
         return Check("effects", FAIL, "; ".join(failures + warnings))
     if warnings:
-        return Check("effects", WARNING, "; ".join(warnings) + f" (newer migrations {', '.join(ctx.plan.newer)} may explain it)")
+        tail = f" (the newer {', '.join(ctx.plan.newer)} may explain it)"
+        return Check("effects", WARNING, "; ".join(warnings) + tail)
     return Check("effects", OK, f"the effects of {len(ctx.applied)} applied migration(s) are present")
 
 
@@ -218,19 +225,23 @@ def check_schema(ctx: _Context) -> Check:
                                    f"{len(expected.triggers)} triggers as the migration files make them")
     rated = sorted(((_severity(d, ctx.newer), d.text) for d in diffs), key=lambda r: -_RANK[r[0]])
     status = rated[0][0]
-    texts = [text if sev == FAIL else f"{text} [warning]" for sev, text in rated]
+    mixed = {sev for sev, _ in rated} == {FAIL, WARNING}
+    texts = [f"{text} [warning]" if mixed and sev == WARNING else text for sev, text in rated]
     if ctx.newer and any(sev == WARNING for sev, _ in rated):
-        texts.append(f"warnings may be explained by the newer {', '.join(ctx.plan.newer)}")
+        texts.append(f"the newer {', '.join(ctx.plan.newer)} may explain what is not a failure")
     return Check("schema", status, "; ".join(texts))
 
 
 def check_foreign_keys(ctx: _Context) -> Check:
     """PRAGMA foreign_key_check: a row pointing at a missing parent is a failure."""
-    rows = ctx.conn.execute("PRAGMA foreign_key_check").fetchall()
-    if not rows:
+    count, sample = 0, []
+    for table, rowid, parent, _ in ctx.conn.execute("PRAGMA foreign_key_check"):
+        count += 1
+        if count <= 3:
+            sample.append(f"{table} row {rowid} -> {parent}")
+    if not count:
         return Check("foreign-keys", OK, "no row points at a missing parent")
-    sample = ", ".join(f"{t} row {rowid} -> {parent}" for t, rowid, parent, _ in rows[:3])
-    return Check("foreign-keys", FAIL, f"{len(rows)} row(s) point at a missing parent ({sample})")
+    return Check("foreign-keys", FAIL, f"{count} row(s) point at a missing parent ({', '.join(sample)})")
 
 
 def check_fts(ctx: _Context) -> Check:
@@ -315,9 +326,11 @@ def check_lessons_unique(ctx: _Context) -> Check:
     """011: at most one lesson per (sender_id, domain, project)."""
     if not _applied_011(ctx) or not _has_project(ctx, "lessons"):
         return _not_applicable("lessons-unique")
-    declared = ("sender_id", "domain", "project") in {tuple(c.lower() for c in u) for u in ctx.actual.tables["lessons"].uniques}
+    uniques = {tuple(c.lower() for c in u) for u in ctx.actual.tables["lessons"].uniques}
+    declared = ("sender_id", "domain", "project") in uniques
     if ctx.quick and declared:
-        return Check("lessons-unique", OK, "guaranteed by UNIQUE (sender_id, domain, project), not scanned (--quick)")
+        detail = "guaranteed by UNIQUE (sender_id, domain, project), not scanned (--quick)"
+        return Check("lessons-unique", OK, detail)
     n = ctx.conn.execute(
         "SELECT count(*) FROM (SELECT 1 FROM lessons GROUP BY sender_id, domain, project HAVING count(*) > 1)"
     ).fetchone()[0]
@@ -325,7 +338,8 @@ def check_lessons_unique(ctx: _Context) -> Check:
         return Check("lessons-unique", OK, "one lesson per (sender_id, domain, project)")
     detail = f"{n} (sender_id, domain, project) group(s) hold several lessons"
     if ctx.newer and not declared:
-        return Check("lessons-unique", WARNING, f"{detail}; allowed by the newer {', '.join(ctx.plan.newer)}")
+        detail += f"; its UNIQUE constraint is gone, as the newer {', '.join(ctx.plan.newer)} may have decided"
+        return Check("lessons-unique", WARNING, detail)
     return Check("lessons-unique", FAIL, detail)
 
 
@@ -335,7 +349,8 @@ def check_scores(ctx: _Context) -> Check:
         return _not_applicable("outcome-scores")
     want = schema.expected(ctx.applied).tables["outcomes"].checks
     if ctx.quick and want <= ctx.actual.tables["outcomes"].checks:
-        return Check("outcome-scores", OK, "guaranteed by CHECK (score IN (-1, 0, 1)), not scanned (--quick)")
+        detail = "guaranteed by CHECK (score IN (-1, 0, 1)), not scanned (--quick)"
+        return Check("outcome-scores", OK, detail)
     n = ctx.conn.execute(
         "SELECT count(*) FROM outcomes WHERE score IS NULL OR score NOT IN (-1, 0, 1)"
     ).fetchone()[0]
