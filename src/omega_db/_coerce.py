@@ -11,13 +11,18 @@ do not change. On a Typer without that path it does nothing.
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Any
 
 _NOT_PLAIN = object()
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 # Only forms pydantic reads the same way as int()/float(); anything else goes to Typer.
-_DIGITS = {int: re.compile(r"[0-9]+"), float: re.compile(r"[0-9]+(?:\.[0-9]+)?")}
+_NUMERAL = {int: _digits, float: lambda text: all(_digits(part) for part in text.split(".", 1))}
 
 
 def _plain(param: Any, value: Any, ctx: Any) -> Any:
@@ -29,10 +34,10 @@ def _plain(param: Any, value: Any, ctx: Any) -> Any:
         return _NOT_PLAIN
     if annotation is str:
         return value if type(value) is str else _NOT_PLAIN
-    if annotation in _DIGITS:
+    if annotation in _NUMERAL:
         if type(value) is annotation:
             number = value
-        elif type(value) is str and _DIGITS[annotation].fullmatch(value):
+        elif type(value) is str and _NUMERAL[annotation](value):
             number = annotation(value)
         else:
             return _NOT_PLAIN

@@ -1,7 +1,5 @@
 """The Typer app: each command parses, calls the core once, renders. No SQL, no rules."""
 
-from __future__ import annotations
-
 import os
 import sys
 import traceback
