@@ -31,8 +31,6 @@ sys.path.insert(0, str(HERE))
 import build_db  # noqa: E402
 
 MIGRATION_011 = HERE.parent / "migrations" / "011_project_learning.sql"
-LESSON_COLUMNS = "id, sender_id, domain, rule, project, occurrences, created_at, updated_at"
-OUTCOME_COLUMNS = "id, timestamp, sender_id, domain, score, lesson, source, project"
 # Bars from issue 6: omega-db's median over the shell's (memory: MiB).
 BARS = {"migrate": 1.2, "lessons": 1.5, "outcomes": 1.3, "verify": 1.5, "startup": 1.3, "export_mib": 60.0}
 
@@ -154,43 +152,46 @@ def bench_migrate(args, db010: Path, work: Path, omega: list[str], shell: str) -
     return pair
 
 
-def lessons_sql(project: str) -> str:
-    """OMEGA's lessons for an active project: its own first, then the general ones, newest first."""
-    p = project.replace("'", "''")
-    return (f"SELECT {LESSON_COLUMNS} FROM lessons WHERE project IN ('{p}', '') "
-            f"ORDER BY project = '', updated_at DESC")
+def _literal(value: object) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
 
 
-def outcomes_sql() -> str:
-    """Every outcome, newest first."""
-    return f"SELECT {OUTCOME_COLUMNS} FROM outcomes ORDER BY timestamp DESC"
+def tools_sql(db011: Path, kind: str, **filters: object) -> str:
+    """omega-db's own plain query for a listing, its ? parameters written in as literals.
+
+    The shell then answers exactly the question omega-db answers (same WHERE, same ORDER BY).
+    """
+    from omega_db import queries
+
+    conn = sqlite3.connect(f"file:{db011}?mode=ro", uri=True)
+    try:
+        answer = getattr(queries, kind)(conn, **filters)
+    finally:
+        conn.close()
+    pieces = answer.sql.split("?")
+    if len(pieces) != len(answer.params) + 1:
+        sys.exit(f"bench: cannot inline the parameters of {answer.sql!r}")
+    return pieces[0] + "".join(_literal(v) + rest for v, rest in zip(answer.params, pieces[1:]))
 
 
-def same_rows(omega_out: Path, shell_out: Path, key: str) -> bool:
-    """Both answers hold the same rows in the same order of the sort key (ties may differ).
+def same_rows(omega_out: Path, shell_out: Path) -> bool:
+    """Both answers hold the same rows in the same order.
 
     Runs in a child process: parsing a million rows here would inflate this process.
     """
-    return subprocess.run([sys.executable, __file__, "--compare", key, str(omega_out), str(shell_out)]).returncode == 0
+    return subprocess.run([sys.executable, __file__, "--compare", str(omega_out), str(shell_out)]).returncode == 0
 
 
-SORT_KEYS: dict[str, Callable[[dict], tuple]] = {
-    "lessons": lambda r: (r["project"] == "", r["updated_at"]),
-    "outcomes": lambda r: (r["timestamp"],),
-}
-
-
-def compare(key: str, omega_out: str, shell_out: str) -> int:
+def compare(omega_out: str, shell_out: str) -> int:
     mine = json.loads(Path(omega_out).read_text(encoding="utf-8") or "[]")
     theirs = json.loads(Path(shell_out).read_text(encoding="utf-8") or "[]")
-    sort_key = SORT_KEYS[key]
-    if [sort_key(r) for r in mine] != [sort_key(r) for r in theirs]:
-        print(f"bench: {key}: the rows come in a different order", file=sys.stderr)
-        return 1
-    if sorted(mine, key=lambda r: r["id"]) != sorted(theirs, key=lambda r: r["id"]):
-        print(f"bench: {key}: the rows differ", file=sys.stderr)
-        return 1
-    return 0
+    if mine == theirs:
+        return 0
+    at = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
+    print(f"bench: the answers differ at row {at} ({len(mine)} rows against {len(theirs)})", file=sys.stderr)
+    return 1
 
 
 def bench_query(args, name: str, label: str, omega_args: list[str], sql: str, db011: Path, work: Path, omega: list[str], shell: str) -> Pair:
@@ -198,11 +199,12 @@ def bench_query(args, name: str, label: str, omega_args: list[str], sql: str, db
     if not has_command(omega, omega_args[0]):
         pair.skipped = f"omega-db has no `{omega_args[0]}` command yet"
         return pair
+    print(f"{name}: the shell runs omega-db's own query: {sql}", flush=True)
     mine, theirs = work / f"{name}-omega.json", work / f"{name}-shell.json"
     checked(run([*omega, *omega_args], stdout=mine), f"omega-db {name}")
     checked(run([shell, "-json", str(db011), sql], stdout=theirs), f"sqlite3 {name}")
-    if not same_rows(mine, theirs, name):
-        pair.skipped = f"omega-db {name} and the shell disagree (see {mine} and {theirs})"
+    if not same_rows(mine, theirs):
+        pair.skipped = f"omega-db {name} and the shell disagree"
         return pair
     mine.unlink()
     theirs.unlink()
@@ -260,7 +262,7 @@ def machine() -> str:
             f"sqlite3 shell {shell_version}")
 
 
-def report(pairs: list[Pair], peaks: list[tuple[int, float]]) -> None:
+def report(pairs: list[Pair], peaks: list[tuple[int, float]] | None) -> None:
     print(f"\n{'pair':<52} {'omega-db':>10} {'sqlite3':>10} {'ratio':>7}  bar")
     last = []
     for p in pairs:
@@ -279,7 +281,7 @@ def report(pairs: list[Pair], peaks: list[tuple[int, float]]) -> None:
         verdict = "ok" if peak <= BARS["export_mib"] else "OVER"
         print(f"{'peak memory of outcomes --limit N -f json':<52} {growth}  <= {BARS['export_mib']:.0f} MiB {verdict}")
         last.append(f"export_peak={peaks[-1][1]:.1f}MiB")
-    else:
+    elif peaks is not None:
         print("peak memory of the JSON export: skipped (omega-db has no `outcomes` command yet)")
         last.append("export_peak=n/a")
     print("ratios: " + " ".join(last))
@@ -287,7 +289,7 @@ def report(pairs: list[Pair], peaks: list[tuple[int, float]]) -> None:
 
 def main() -> None:
     if sys.argv[1:2] == ["--compare"]:
-        sys.exit(compare(*sys.argv[2:5]))
+        sys.exit(compare(*sys.argv[2:4]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="database size (1 = 1,000,000 outcomes)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per pair (medians are reported)")
@@ -313,7 +315,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="work-", dir=args.cache))
     pairs: list[Pair] = []
-    peaks: list[tuple[int, float]] = []
+    peaks: list[tuple[int, float]] | None = None
     try:
         if "migrate" in wanted:
             pairs.append(bench_migrate(args, db010, work, omega, shell))
@@ -321,11 +323,13 @@ def main() -> None:
         if "lessons" in wanted:
             pairs.append(bench_query(
                 args, "lessons", f"lessons --project {project} -f json  vs  sqlite3 -json",
-                ["lessons", str(db011), "--project", project, "-f", "json"], lessons_sql(project), db011, work, omega, shell))
+                ["lessons", str(db011), "--project", project, "-f", "json"],
+                tools_sql(db011, "lessons", project=project), db011, work, omega, shell))
         if "outcomes" in wanted:
             pairs.append(bench_query(
                 args, "outcomes", "outcomes --limit 0 -f json  vs  sqlite3 -json",
-                ["outcomes", str(db011), "--limit", "0", "-f", "json"], outcomes_sql(), db011, work, omega, shell))
+                ["outcomes", str(db011), "--limit", "0", "-f", "json"],
+                tools_sql(db011, "outcomes", limit=0), db011, work, omega, shell))
         if "verify" in wanted:
             pairs.append(bench_verify(args, db011, omega, shell))
         if "startup" in wanted:
