@@ -168,7 +168,8 @@ def check_pending(ctx: _Context) -> Check:
     pending = [m.name for m in ctx.plan.all_pending if m not in ctx.applied]
     if ctx.plan.newer or not pending:
         return Check("pending", OK, "none pending")
-    detail = f"{len(pending)} pending ({pending[0]} … {pending[-1]}); run `omega-db migrate`"
+    span = pending[0] if len(pending) == 1 else f"{pending[0]} … {pending[-1]}"
+    detail = f"{len(pending)} pending ({span}); run `omega-db migrate`"
     return Check("pending", WARNING, detail)
 
 
