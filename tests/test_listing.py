@@ -377,6 +377,19 @@ def test_read_only_while_omega_holds_it_open_in_wal(seeded: Path, tmp_path: Path
         omega.close()
 
 
+def test_locked_database_gives_up_after_timeout(runner: CliRunner, seeded: Path, tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    path.write_bytes(seeded.read_bytes())
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        result = runner.invoke(app, ["outcomes", str(path), "-f", "json", "--timeout", "0.2"])
+    finally:
+        holder.close()
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "locked" in result.stderr and "--timeout" in result.stderr
+
+
 def test_large_exports_stream(tmp_path: Path) -> None:
     """Peak memory of `outcomes --limit 0 -f json` does not grow with the rows exported."""
     path = helpers.build(tmp_path / "big.db")

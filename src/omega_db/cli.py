@@ -233,7 +233,7 @@ def lessons(
             "--project",
             metavar="P",
             help="What OMEGA injects when P is active: P's lessons first, then the general ones "
-            "('' : general only).",
+            "('': general only).",
             show_default=False,
         ),
     ] = None,
