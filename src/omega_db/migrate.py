@@ -409,6 +409,11 @@ def migrate(
         _check_writable(path)
         saved = None
         if exists and make_backup:
+            # Wait for the write lock before copying: if OMEGA holds it past --timeout,
+            # give up now rather than leave a backup of a migration that never ran.
+            with db.translate_errors(path):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
             saved = backup(conn, path, on_event=on_event)
         repaired = repairing.repair(conn, path, plan) if half else None
         if repaired:
