@@ -220,7 +220,9 @@ DomainOpt = Annotated[
     Optional[str], typer.Option("--domain", metavar="D", help="Only domain D.", show_default=False)
 ]
 LimitOpt = Annotated[
-    Optional[int], typer.Option("--limit", metavar="N", min=0, help="At most N rows (0: no cap).")
+    Optional[int],
+    # max: SQLite's largest integer; a bigger N would reach the query as an OverflowError.
+    typer.Option("--limit", metavar="N", min=0, max=2**63 - 1, help="At most N rows (0: no cap)."),
 ]
 
 
