@@ -239,6 +239,14 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
         alive = proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
+        journal = Path(f"{path}-journal")
+        if journal.exists() and journal.stat().st_size > 0:
+            # A hot journal: a read-only command must neither roll it back nor blame permissions.
+            before = helpers.fingerprint(path), helpers.fingerprint(journal)
+            read = helpers.run_cli("status", str(path))
+            assert read.returncode == 1, read.stderr
+            assert "unfinished write" in stderr_sentence(read.stderr, path)
+            assert (helpers.fingerprint(path), helpers.fingerprint(journal)) == before
         state = assert_at_010_or_011(path, big_digest, references)
         outcomes.append((fraction, began and alive, state))
 

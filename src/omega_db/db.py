@@ -121,6 +121,12 @@ def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
             f"{path} is locked by another process (is OMEGA running?); "
             "try again later or give more time with --timeout."
         )
+    if name == "SQLITE_READONLY_ROLLBACK":
+        # A hot journal: a writer died mid-transaction. Only a read-write open rolls it back.
+        return OmegaDbError(
+            f"{path} holds an unfinished write from a process that stopped ({path.name}-journal); "
+            "OMEGA or `omega-db migrate` rolls it back when it next opens the file: do that, then try again."
+        )
     if name.startswith(_READONLY_PREFIX) or "readonly database" in text:
         return BadDatabaseError(
             f"{path} cannot be written (read-only file or folder); check its permissions."
