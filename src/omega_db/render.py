@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import sys
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -67,6 +66,8 @@ def note(message: str) -> None:
 
 def write_json(value: Any) -> None:
     """One JSON document on stdout, as the database holds the values."""
+    import json  # only JSON output pays for the import (start-up matters)
+
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2))
     sys.stdout.write("\n")
 
