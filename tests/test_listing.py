@@ -226,6 +226,11 @@ def test_table_says_so_when_nothing_matched(
     assert result.stdout.startswith("Nothing matched:") and result.stdout.count("\n") == 1
 
 
+def test_names_are_shown_as_written_never_as_markup(runner: CliRunner, seeded: Path) -> None:
+    result = run(runner, seeded, "lessons", "--project", ":smile: [red]x[/]", "--only")
+    assert result.stdout == "Nothing matched: Lessons for :smile: [red]x[/].\n"
+
+
 def test_scores_are_coloured_symbols() -> None:
     now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.UTC)
     conn = sqlite3.connect(":memory:")
@@ -377,7 +382,9 @@ def test_read_only_while_omega_holds_it_open_in_wal(seeded: Path, tmp_path: Path
         omega.close()
 
 
-def test_locked_database_gives_up_after_timeout(runner: CliRunner, seeded: Path, tmp_path: Path) -> None:
+def test_locked_database_gives_up_after_timeout(
+    runner: CliRunner, seeded: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "locked.db"
     path.write_bytes(seeded.read_bytes())
     holder = sqlite3.connect(path, isolation_level=None)

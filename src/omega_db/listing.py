@@ -229,6 +229,7 @@ def write_table(answer: Answer) -> None:
     rows = [row for batch in answer.batches() for row in batch]
     out = render.console()
     if not rows:
-        out.print(f"Nothing matched: {title(answer.question)}.", markup=False)
+        # Text: shown as written, no markup and no :emoji: codes.
+        out.print(_text(f"Nothing matched: {title(answer.question)}."))
         return
     out.print(build_table(answer, rows, dt.datetime.now(dt.UTC)))
