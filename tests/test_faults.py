@@ -240,7 +240,9 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         journal = Path(f"{path}-journal")
-        if journal.exists() and journal.stat().st_size > 0:
+        # SQLite calls a journal hot only once its header is written: a kill before the first
+        # journal sync leaves a zeroed header, which readers rightly ignore.
+        if journal.exists() and journal.read_bytes()[:1] not in (b"", b"\0"):
             # A hot journal: a read-only command must neither roll it back nor blame permissions.
             before = helpers.fingerprint(path), helpers.fingerprint(journal)
             read = helpers.run_cli("status", str(path))

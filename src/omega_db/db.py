@@ -127,6 +127,12 @@ def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
             f"{path} holds an unfinished write from a process that stopped ({path.name}-journal); "
             "OMEGA or `omega-db migrate` rolls it back when it next opens the file: do that, then try again."
         )
+    if name == "SQLITE_READONLY_DIRECTORY":
+        # Even a read of a WAL database must create its -shm file when OMEGA is not running.
+        return BadDatabaseError(
+            f"{path} cannot be opened: its folder is read-only and SQLite must create a file beside it "
+            f"({path.name}-shm for a WAL database, or a journal); make the folder writable for this user."
+        )
     if name.startswith(_READONLY_PREFIX) or "readonly database" in text:
         return BadDatabaseError(
             f"{path} cannot be written (read-only file or folder); check its permissions."

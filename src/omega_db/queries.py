@@ -157,6 +157,8 @@ def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[sqli
     try:
         with db.translate_errors(path):
             yield conn
+    except MissingMigrationError as exc:  # the query knows the table, only we know the file
+        raise MissingMigrationError(f"{path}: {exc.message}") from None
     finally:
         conn.close()
 
