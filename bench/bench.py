@@ -37,6 +37,11 @@ MIGRATION_011 = HERE.parent / "migrations" / "011_project_learning.sql"
 BARS = {"migrate": 1.2, "lessons": 1.5, "outcomes": 1.3, "verify": 1.5, "startup": 1.3, "export_mib": 60.0}
 
 
+# Children run as in a user's shell: Python may write its bytecode caches, so a module edited
+# since the last byte-compile is compiled once, not on every run.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 @dataclass
 class Run:
     """One process: wall time, peak resident memory, exit status, what it said on stderr."""
@@ -69,7 +74,7 @@ def run(cmd: list[str], *, stdin: Path | None = None, stdout: Path | None = None
     with tempfile.TemporaryFile() as err, open(stdin or os.devnull, "rb") as inp, \
             open(stdout or os.devnull, "wb") as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=inp, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, stdin=inp, stdout=out, stderr=err, env=CHILD_ENV)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = code = os.waitstatus_to_exitcode(status)  # already reaped
@@ -141,11 +146,14 @@ def bench_migrate(args, db010: Path, work: Path, omega: list[str], shell: str) -
     def prepare() -> None:
         for path in (a, b):
             shutil.copyfile(db010, path)
-        os.sync()  # the copies' dirty pages must not be written back during a timed run
+
+    def synced(cmd: list[str], **kw: Path) -> Run:
+        os.sync()  # the other side's writes must not be flushed during this run (not timed)
+        return run(cmd, **kw)
 
     alternate(pair, args.rounds,
-              lambda: checked(run([*omega, "migrate", "--no-backup", str(a)]), "omega-db migrate"),
-              lambda: checked(run([shell, str(b)], stdin=MIGRATION_011), "sqlite3 < 011.sql"),
+              lambda: checked(synced([*omega, "migrate", "--no-backup", str(a)]), "omega-db migrate"),
+              lambda: checked(synced([shell, str(b)], stdin=MIGRATION_011), "sqlite3 < 011.sql"),
               prepare)
     if schema(a) != schema(b):
         sys.exit("bench: omega-db migrate and the shell ended with different schemas")
