@@ -275,8 +275,21 @@ def unprivileged(*args: str) -> Ran:
         return Ran(os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode())
 
 
+@pytest.fixture(scope="module")
+def child_can_run() -> None:
+    """Skip (saying why) where 'nobody' cannot read omega-db's own files, e.g. a clone under /root."""
+    folder = Path(tempfile.mkdtemp(prefix="omega-db-probe-"))
+    try:
+        os.chmod(folder, 0o755)
+        ran = unprivileged("migrate", "--dry-run", str(folder / "memory.db"))
+    finally:
+        shutil.rmtree(folder)
+    if ran.code != 0:
+        pytest.skip(f"an unprivileged child cannot run omega-db from here: {ran.stderr.strip()}")
+
+
 @pytest.fixture
-def shared_dir() -> Iterator[Path]:
+def shared_dir(child_can_run: None) -> Iterator[Path]:
     """A folder the unprivileged child can reach (pytest's tmp_path is root's, 0700)."""
     folder = Path(tempfile.mkdtemp(prefix="omega-db-test-"))
     os.chmod(folder, 0o755)

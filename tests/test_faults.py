@@ -466,3 +466,25 @@ def test_no_migration_without_the_backup_asked_for(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert helpers.recorded(path)[-1] == M011
+
+
+@pytest.mark.parametrize("command", ["status", "verify", "lessons", "outcomes", "tasks"])
+def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: str) -> None:
+    """A writer mid-commit (BEGIN EXCLUSIVE, rollback journal) blocks reads: --timeout, exit 1."""
+    from typer.testing import CliRunner
+
+    from omega_db.cli import app
+
+    before = helpers.fingerprint(seeded_010)
+    holder = hold_lock(seeded_010, "EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        result = CliRunner().invoke(app, [command, str(seeded_010), "--timeout", "0.5", "-f", "json"])
+        elapsed = time.monotonic() - started
+    finally:
+        release(holder)
+    assert result.exit_code == 1, result.stderr
+    assert "OMEGA" in stderr_sentence(result.stderr, seeded_010)
+    assert result.stdout == ""
+    assert 0.5 <= elapsed < 10
+    assert helpers.fingerprint(seeded_010) == before
