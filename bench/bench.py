@@ -285,7 +285,7 @@ def machine() -> str:
             f"sqlite3 shell {shell_version}")
 
 
-def report(pairs: list[Pair], peaks: list[tuple[int, float]] | None) -> None:
+def report(pairs: list[Pair], peaks: list[tuple[int, float]] | None, scale: float) -> None:
     print(f"\n{'pair (omega-db  vs  reference)':<52} {'omega-db':>10} {'reference':>10} {'ratio':>7}  bar")
     last = []
     for p in pairs:
@@ -308,6 +308,8 @@ def report(pairs: list[Pair], peaks: list[tuple[int, float]] | None) -> None:
         print("peak memory of the JSON export: skipped (omega-db has no `outcomes` command yet)")
         last.append("export_peak=n/a")
     print("ratios: " + " ".join(last))
+    if scale != 1:
+        print(f"(scale {scale:g}: the bars are for the full size, --scale 1; small databases show Python's fixed start-up cost)")
 
 
 def main() -> None:
@@ -362,7 +364,7 @@ def main() -> None:
             peaks = bench_memory(args, db011, work, omega, n["outcomes"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report(pairs, peaks)
+    report(pairs, peaks, args.scale)
 
 
 if __name__ == "__main__":
