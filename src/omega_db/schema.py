@@ -285,7 +285,8 @@ def expected(migrations: tuple[Migration, ...]) -> Schema:
             for i, migration in enumerate(migrations, start=1):
                 for statement in migration.statements():
                     conn.execute(statement)
-                _EXPECTED.setdefault(migrations[:i], read(conn))
+                if migrations[:i] not in _EXPECTED:  # reading is the costly part: once per prefix
+                    _EXPECTED[migrations[:i]] = read(conn)
         finally:
             conn.close()
     return _EXPECTED[migrations]
