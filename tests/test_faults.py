@@ -214,11 +214,12 @@ def stderr_sentence(stderr: str, path: Path) -> str:
 
 @pytest.mark.parametrize(
     ("journal_mode", "fractions"),
-    [("delete", (0.05, 0.35, 0.65, 0.95)), ("wal", (0.2, 0.8))],
+    # "commit": the moment the journal is deleted, i.e. just after COMMIT, during the check.
+    [("delete", (0.05, 0.35, 0.65, 0.95, "commit")), ("wal", (0.05, 0.4, 0.85))],
 )
 def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
     tmp_path: Path, big_010: Path, big_digest: dict, references: dict, journal_mode: str,
-    fractions: tuple[float, ...],
+    fractions: tuple[float | str, ...],
 ) -> None:
     """SIGKILL at points across the 011 migration: each time exactly 010 or 011, no row lost."""
     # Measure the writing window once: from the first page written to the process's end.
@@ -235,7 +236,10 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
         path = copy_db(big_010, tmp_path / f"kill-{i}.db", journal_mode)
         proc = omega_db("migrate", "--no-backup", str(path))
         began = wait_for(writing_began(path, journal_mode), proc)
-        time.sleep(fraction * window)
+        if fraction == "commit":
+            wait_for(lambda: not Path(f"{path}-journal").exists(), proc)
+        else:
+            time.sleep(float(fraction) * window)
         alive = proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
