@@ -12,7 +12,7 @@ import random
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from omega_db import migrate
@@ -29,9 +29,10 @@ FULL = {
 DOMAINS_PER_SENDER = 100  # lessons are unique on (sender_id, domain): senders x domains
 FACT_KEYS = ("name", "timezone", "language", "city", "work", "pet", "editor", "diet", "team")
 # The 011 database's projects, by share of rows ('' is the general scope).
-PROJECTS = ("", "", "", "", "", "", "alpha", "alpha", "alpha", "alpha",
-            "beta", "beta", "beta", "gamma", "gamma", "gamma", "delta", "delta", "omega-app", "a'b%_")
+PROJECTS = ("", "", "", "", "", "", "alpha", "alpha", "alpha", "alpha", "beta", "beta", "beta",
+            "gamma", "gamma", "gamma", "delta", "delta", "omega-app", "a'b%_")
 QUERY_PROJECT = "alpha"
+REPEATS = (None,) * 5 + ("once", "daily", "daily", "weekdays", "weekly", "monthly")
 
 BASE = dt.datetime(2026, 5, 1)
 SPAN = dt.timedelta(days=200).total_seconds()
@@ -39,7 +40,8 @@ WORDS = (
     "the user prefers short answers when asked about code review deploy trading risk position "
     "morning schedule reminder meeting café naïve résumé über 日本語 emoji 🚀 budget portfolio "
     "tests failing because of timezone offset cron job backup restore memory context project "
-    "always never sometimes confirm before acting on \"quoted\" text with back\\slash and tab\t"
+    "always never sometimes confirm before acting on \"quoted\" text with back\\slash "
+    "and tab\t"
 ).split(" ")
 
 
@@ -109,17 +111,23 @@ def build_010(path: Path, scale: float) -> None:
         conn.close()
 
 
+def _insert(conn: sqlite3.Connection, table: str, columns: str, rows: Iterable[tuple]) -> None:
+    marks = ", ".join("?" * len(columns.split(",")))
+    conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
+
 def _fill(conn: sqlite3.Connection, rng: random.Random, n: dict[str, int], senders: list[str],
           domains: list[str], lesson_texts: list[str]) -> None:
+    pick = rng.choice
+
     def outcomes() -> Iterator[tuple]:
         total = n["outcomes"]
-        for i in range(total):
-            yield (_uuid(rng), _stamp(i * SPAN / total + rng.random() * 60), rng.choice(senders),
-                   rng.choice(domains), rng.choice((-1, 0, 0, 1, 1, 1)), rng.choice(lesson_texts),
-                   rng.choice(("conversation", "conversation", "heartbeat", "action")))
+        for i in range(total):  # written in time order, as OMEGA does
+            yield (_uuid(rng), _stamp(i * SPAN / total + rng.random() * 60), pick(senders),
+                   pick(domains), pick((-1, 0, 0, 1, 1, 1)), pick(lesson_texts),
+                   pick(("conversation", "conversation", "heartbeat", "action")))
 
-    conn.executemany("INSERT INTO outcomes (id, timestamp, sender_id, domain, score, lesson, source) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)", outcomes())
+    _insert(conn, "outcomes", "id, timestamp, sender_id, domain, score, lesson, source", outcomes())
 
     def lessons() -> Iterator[tuple]:
         total = n["lessons"]
@@ -127,80 +135,78 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, n: dict[str, int], sende
             created = i * SPAN / total
             updated = created + rng.random() * (SPAN - created)
             yield (_uuid(rng), senders[i // len(domains) % len(senders)], domains[i % len(domains)],
-                   rng.choice(lesson_texts), rng.randint(1, 40), _stamp(created), _stamp(updated))
+                   pick(lesson_texts), rng.randint(1, 40), _stamp(created), _stamp(updated))
 
-    conn.executemany("INSERT INTO lessons (id, sender_id, domain, rule, occurrences, created_at, "
-                     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)", lessons())
+    _insert(conn, "lessons", "id, sender_id, domain, rule, occurrences, created_at, updated_at",
+            lessons())
 
     def tasks() -> Iterator[tuple]:
         total = n["scheduled_tasks"]
         for i in range(total):
             due = _stamp(i * SPAN / total + 3600)
-            form = rng.random()
+            form = rng.random()  # OMEGA meets due_at written with 'T', and with a 'Z' too
             if form < 0.1:
                 due = due.replace(" ", "T")
             elif form < 0.2:
                 due = due.replace(" ", "T") + "Z"
-            status = rng.choice(("delivered",) * 6 + ("pending",) * 2 + ("cancelled", "failed"))
-            yield (_uuid(rng), "telegram", rng.choice(senders), f"chat-{rng.randint(1, 5000)}",
-                   rng.choice(lesson_texts), due,
-                   rng.choice((None,) * 5 + ("once", "daily", "daily", "weekdays", "weekly", "monthly")),
-                   status, _stamp(i * SPAN / total), _stamp(i * SPAN / total + 3600) if status == "delivered" else None,
-                   rng.choice(("reminder",) * 7 + ("action",) * 3), 0 if status != "failed" else 3,
+            status = pick(("delivered",) * 6 + ("pending",) * 2 + ("cancelled", "failed"))
+            delivered = _stamp(i * SPAN / total + 3600) if status == "delivered" else None
+            yield (_uuid(rng), "telegram", pick(senders), f"chat-{rng.randint(1, 5000)}",
+                   pick(lesson_texts), due, pick(REPEATS), status, _stamp(i * SPAN / total),
+                   delivered,
+                   pick(("reminder",) * 7 + ("action",) * 3), 0 if status != "failed" else 3,
                    "provider timeout" if status == "failed" else None)
 
-    conn.executemany("INSERT INTO scheduled_tasks (id, channel, sender_id, reply_target, description, "
-                     "due_at, repeat, status, created_at, delivered_at, task_type, retry_count, last_error) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", tasks())
+    _insert(conn, "scheduled_tasks", "id, channel, sender_id, reply_target, description, due_at, "
+            "repeat, status, created_at, delivered_at, task_type, retry_count, last_error", tasks())
 
     conversations = [_uuid(rng) for _ in range(n["conversations"])]
-    conn.executemany(
-        "INSERT INTO conversations (id, channel, sender_id, started_at, updated_at, summary, last_activity, "
-        "status) VALUES (?, 'telegram', ?, ?, ?, ?, ?, ?)",
-        ((c, senders[i % len(senders)], _stamp(i * SPAN / len(conversations)),
-          _stamp(i * SPAN / len(conversations) + 1800), rng.choice(lesson_texts),
-          _stamp(i * SPAN / len(conversations) + 1800), "closed" if i % 10 else "active")
-         for i, c in enumerate(conversations)))
+    step = SPAN / len(conversations)
+    _insert(conn, "conversations", "id, channel, sender_id, started_at, updated_at, summary, "
+            "last_activity, status",
+            ((c, "telegram", senders[i % len(senders)], _stamp(i * step), _stamp(i * step + 1800),
+              pick(lesson_texts), _stamp(i * step + 1800), "closed" if i % 10 else "active")
+             for i, c in enumerate(conversations)))
     message_texts = _texts(rng, 20_000, 5, 60)
 
     def messages() -> Iterator[tuple]:
         total = n["messages"]
-        for i in range(total):
+        for i in range(total):  # ten per conversation, user and assistant in turn
             role = "user" if i % 2 == 0 else "assistant"
-            yield (_uuid(rng), conversations[(i // 10) % len(conversations)], role, rng.choice(message_texts),
-                   _stamp(i * SPAN / total), None if i % 4 else '{"provider":"claude","ms":1234}')
+            yield (_uuid(rng), conversations[(i // 10) % len(conversations)], role,
+                   pick(message_texts), _stamp(i * SPAN / total),
+                   None if i % 4 else '{"provider":"claude","ms":1234}')
 
     # The FTS5 triggers of 004 index each user message as it goes in.
-    conn.executemany("INSERT INTO messages (id, conversation_id, role, content, timestamp, metadata_json) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", messages())
-    conn.executemany(
-        "INSERT INTO facts (id, sender_id, key, value) VALUES (?, ?, ?, ?)",
-        ((_uuid(rng), s, key, f"{key} of {s}") for s in senders for key in FACT_KEYS))
-    conn.executemany(
-        "INSERT INTO facts (id, sender_id, key, value) VALUES (?, ?, 'active_project', ?)",
-        ((_uuid(rng), s, PROJECTS[i % len(PROJECTS)]) for i, s in enumerate(senders) if PROJECTS[i % len(PROJECTS)]))
+    _insert(conn, "messages", "id, conversation_id, role, content, timestamp, metadata_json",
+            messages())
+    _insert(conn, "facts", "id, sender_id, key, value",
+            ((_uuid(rng), s, key, f"{key} of {s}") for s in senders for key in FACT_KEYS))
+    active = ((s, PROJECTS[i % len(PROJECTS)]) for i, s in enumerate(senders))
+    _insert(conn, "facts", "id, sender_id, key, value",
+            ((_uuid(rng), s, "active_project", p) for s, p in active if p))
 
     def audit() -> Iterator[tuple]:
         total = n["audit_log"]
         for i in range(total):
-            status = rng.choice(("ok",) * 8 + ("error", "denied"))
-            yield (_uuid(rng), _stamp(i * SPAN / total), "telegram", rng.choice(senders), "Ann",
-                   rng.choice(message_texts), rng.choice(message_texts) if status == "ok" else None,
+            status = pick(("ok",) * 8 + ("error", "denied"))
+            yield (_uuid(rng), _stamp(i * SPAN / total), "telegram", pick(senders), "Ann",
+                   pick(message_texts), pick(message_texts) if status == "ok" else None,
                    "claude-code", "sonnet", rng.randint(200, 30_000), status,
                    "not allowed" if status == "denied" else None)
 
-    conn.executemany("INSERT INTO audit_log (id, timestamp, channel, sender_id, sender_name, input_text, "
-                     "output_text, provider_used, model, processing_ms, status, denial_reason) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", audit())
-    conn.executemany("INSERT INTO limitations (id, title, description) VALUES (?, ?, ?)",
-                     ((_uuid(rng), f"Limitation {i}", rng.choice(lesson_texts)) for i in range(50)))
-    conn.executemany("INSERT INTO user_aliases (alias_sender_id, canonical_sender_id) VALUES (?, ?)",
-                     ((f"wa-{i}", s) for i, s in enumerate(senders[::10])))
+    _insert(conn, "audit_log", "id, timestamp, channel, sender_id, sender_name, input_text, "
+            "output_text, provider_used, model, processing_ms, status, denial_reason", audit())
+    _insert(conn, "limitations", "id, title, description",
+            ((_uuid(rng), f"Limitation {i}", pick(lesson_texts)) for i in range(50)))
+    _insert(conn, "user_aliases", "alias_sender_id, canonical_sender_id",
+            ((f"wa-{i}", s) for i, s in enumerate(senders[::10])))
 
 
 def spread_projects(path: Path) -> None:
     """Give the migrated rows projects: the 011 database OMEGA would have after some use."""
-    cases = " ".join(f"WHEN {i} THEN '{p.replace(chr(39), chr(39) * 2)}'" for i, p in enumerate(PROJECTS))
+    quoted = ["'" + p.replace("'", "''") + "'" for p in PROJECTS]
+    cases = " ".join(f"WHEN {i} THEN {q}" for i, q in enumerate(quoted))
     expr = f"CASE (rowid * 7 + 3) % {len(PROJECTS)} {cases} END"
     conn = sqlite3.connect(path, isolation_level=None)
     try:
