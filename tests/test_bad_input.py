@@ -122,6 +122,46 @@ def test_a_text_file_is_exit_2_and_untouched(runner: CliRunner, tmp_path: Path, 
     assert listing(tmp_path) == ["notes.txt"]
 
 
+def odd_path(folder: Path, kind: str) -> Path:
+    """Paths that are not a database file in less obvious ways."""
+    if kind == "dangling-link":
+        (folder / "memory.db").symlink_to(folder / "gone" / "memory.db")
+        return folder / "memory.db"
+    if kind == "link-loop":
+        (folder / "a.db").symlink_to(folder / "b.db")
+        (folder / "b.db").symlink_to(folder / "a.db")
+        return folder / "a.db"
+    if kind == "through-a-file":
+        (folder / "notes").write_text("a file, not a folder\n")
+        return folder / "notes" / "memory.db"
+    if kind == "name-too-long":
+        return folder / ("x" * 300 + ".db")
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["dangling-link", "link-loop", "through-a-file", "name-too-long"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_odd_path_is_exit_2_and_nothing_is_created(
+    runner: CliRunner, tmp_path: Path, command: str, kind: str
+) -> None:
+    path = odd_path(tmp_path, kind)
+    before = listing(tmp_path)
+    ran = invoke(runner, *args_for(command, path))
+    assert ran.code == 2, ran.stderr
+    one_sentence(ran, path)
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_fifo_is_refused_without_opening_it(tmp_path: Path, command: str) -> None:
+    """Opening a FIFO would block for ever: a real process, with a time limit."""
+    path = tmp_path / "memory.db"
+    os.mkfifo(path)
+    proc = helpers.run_cli(*args_for(command, path), timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert "not a regular file" in one_sentence(Ran(proc.returncode, proc.stdout, proc.stderr), path)
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_an_empty_file_is_an_empty_database(runner: CliRunner, tmp_path: Path, command: str) -> None:
     """0 bytes: status and verify answer, listings name the missing migration, migrate migrates."""

@@ -31,6 +31,10 @@ def check_readable(path: Path) -> None:
     try:
         st = path.stat()
     except FileNotFoundError:
+        if path.is_symlink():
+            raise BadDatabaseError(
+                f"{path} is a link to {os.readlink(path)}, which does not exist; check the path."
+            ) from None
         raise BadDatabaseError(
             f"{path} does not exist; check the path, or create a new memory database "
             f"with `omega-db migrate {path}`."
@@ -39,6 +43,10 @@ def check_readable(path: Path) -> None:
         raise BadDatabaseError(
             f"{path} cannot be reached (permission denied); check the folder's permissions."
         ) from None
+    except NotADirectoryError:
+        raise BadDatabaseError(f"{path} does not exist: a part of that path is a file, not a folder.") from None
+    except OSError as exc:  # a name too long, a symlink loop, ...
+        raise BadDatabaseError(f"{path} cannot be reached ({exc.strerror}); check the path.") from None
     if stat.S_ISDIR(st.st_mode):
         raise BadDatabaseError(f"{path} is a folder, not a database file; give the path of the .db file.")
     if not stat.S_ISREG(st.st_mode):
