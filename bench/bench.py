@@ -1,6 +1,6 @@
 """Benchmark omega-db against the sqlite3 shell doing the same work on the same database.
 
-    .venv/bin/python bench/bench.py                 # full size (1,000,000 outcomes), 5 rounds
+    .venv/bin/python bench/bench.py                 # full size (1,000,000 outcomes), 7 rounds
     .venv/bin/python bench/bench.py --scale 0.05    # a quick run on a small database
 
 Builds (once, cached in bench/cache/) a large 010 OMEGA database and its 011 twin, then
@@ -245,13 +245,14 @@ def main() -> None:
     )
     parser.add_argument("--scale", type=float, default=1.0,
                         help="database size (1 = 1,000,000 outcomes)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per pair (medians)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per pair (medians)")
     parser.add_argument("--startup-runs", type=int, default=10,
                         help="start-up runs per side per round")
     parser.add_argument("--only", default=",".join(PAIRS), help="comma list of " + ",".join(PAIRS))
     parser.add_argument("--cache", type=Path, default=HERE / "cache",
                         help="where the databases are kept")
     parser.add_argument("--rebuild", action="store_true", help="build the databases again")
+    parser.add_argument("--runs", action="store_true", help="also print every run's time")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     if wanted - set(PAIRS):
@@ -302,6 +303,11 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print(f"(measured in {time.monotonic() - started:.0f} s; load average "
           f"{os.getloadavg()[0]:.2f} at the end)")
+    if args.runs:
+        for p in pairs:
+            for side in ("omega", "reference"):
+                times = " ".join(f"{r.seconds:.3f}" for r in getattr(p, side))
+                print(f"{p.name} {side}: {times}")
     report(pairs, peaks, args.scale)
 
 
