@@ -498,3 +498,19 @@ def test_two_database_arguments_are_exit_2(runner: CliRunner, seeded_011: Path, 
     ran = invoke(runner, command, str(seeded_011), str(seeded_011))
     assert ran.code == 2
     assert helpers.fingerprint(seeded_011) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_file_name_that_is_not_utf8_works(tmp_path: Path, command: str) -> None:
+    """Linux file names are bytes: b'\\xff' in a name must not stop any command."""
+    path = tmp_path / os.fsdecode(b"m\xe9moire-\xff.db")
+    seeded(path, to="010")
+    args = [*args_for(command, path), *(["-f", "json"] if command == "migrate" else [])]
+    # A strict stdout, as under en_US.UTF-8 (this machine's C locale would hide the problem).
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    proc = helpers.run_cli(*args, errors="surrogateescape", env=env)
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    if isinstance(answer, dict):
+        assert answer["database"] == str(path)  # the same bytes back
+    assert "Traceback" not in proc.stderr

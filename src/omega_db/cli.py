@@ -324,4 +324,8 @@ def tasks(
 
 def main() -> None:
     """Console-script entry point."""
+    # A file name that is not UTF-8 arrives as surrogates: print its bytes as they were,
+    # also under a locale whose stdout is strict (en_US.UTF-8), instead of failing.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     app(prog_name="omega-db")

@@ -56,7 +56,8 @@ def check_readable(path: Path) -> None:
 
 
 def _uri(path: Path, mode: str) -> str:
-    return "file:" + urllib.parse.quote(str(path.absolute())) + f"?mode={mode}"
+    # The file name's bytes, not its text: a name that is not UTF-8 must still open.
+    return "file:" + urllib.parse.quote(os.fsencode(path.absolute())) + f"?mode={mode}"
 
 
 def _configure(conn: sqlite3.Connection) -> sqlite3.Connection:
