@@ -492,3 +492,18 @@ def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: s
     assert result.stdout == ""
     assert 0.5 <= elapsed < 10
     assert helpers.fingerprint(seeded_010) == before
+
+
+def test_two_migrates_at_once_apply_011_once(
+    tmp_path: Path, big_010: Path, big_digest: dict, references: dict
+) -> None:
+    """Cron and a person both run migrate: both succeed, 011 is applied once, no row lost."""
+    path = copy_db(big_010, tmp_path / "race.db")
+    first = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
+    second = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert json.loads(out)["current"] == M011
+    assert assert_at_010_or_011(path, big_digest, references) == M011
+    assert helpers.recorded(path).count(M011) == 1
