@@ -507,3 +507,25 @@ def test_two_migrates_at_once_apply_011_once(
         assert json.loads(out)["current"] == M011
     assert assert_at_010_or_011(path, big_digest, references) == M011
     assert helpers.recorded(path).count(M011) == 1
+
+
+def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Path, big_010: Path) -> None:
+    """A copy cut short must not pass for a backup (it would open as an empty database)."""
+    path = copy_db(big_010, tmp_path / "memory.db")
+    before = helpers.fingerprint(path)
+    proc = omega_db("migrate", str(path))
+    assert wait_for(lambda: any(tmp_path.glob("memory.db.bak-*")), proc)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert helpers.fingerprint(path) == before
+    # Whatever carries a backup's name is a whole backup (the copy may have finished in time).
+    for named in tmp_path.glob("memory.db.bak-*"):
+        if not named.name.endswith((".partial", "-journal")):
+            assert digest_of(named) == digest_of(big_010), f"{named.name} is not a whole backup"
+    # The next run makes a whole backup and migrates.
+    proc = omega_db("migrate", "-f", "json", str(path))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    backup = Path(json.loads(out)["backup"])
+    assert digest_of(backup) == digest_of(big_010)

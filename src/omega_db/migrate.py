@@ -240,8 +240,13 @@ def backup(conn: sqlite3.Connection, path: Path, *, on_event: OnEvent | None = N
     target = backup_path(path)
     suffix = 1
     while True:
+        # The copy is written as <name>.partial and renamed when whole: a copy cut short
+        # (kill, crash) must not sit under a backup's name, where it opens as an empty database.
+        partial = target.with_name(f"{target.name}.partial")
         try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            if os.path.lexists(target):
+                raise FileExistsError(target)
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             break
         except FileExistsError:
             suffix += 1
@@ -261,7 +266,7 @@ def backup(conn: sqlite3.Connection, path: Path, *, on_event: OnEvent | None = N
             on_event(Event("backup", name=str(target), done=total - remaining, total=total))
 
     try:
-        dest = sqlite3.connect(target)
+        dest = sqlite3.connect(partial)
         try:
             # One read transaction around every step: without it, each step that
             # finds the file changed by OMEGA restarts the copy, forever under a
@@ -275,8 +280,9 @@ def backup(conn: sqlite3.Connection, path: Path, *, on_event: OnEvent | None = N
                 conn.execute("ROLLBACK")
         finally:
             dest.close()
+        os.rename(partial, target)
     except sqlite3.Error as exc:
-        _remove_quietly(target)
+        _remove_quietly(partial)
         if isinstance(db.error_for(exc, path), BusyError):
             raise db.error_for(exc, path) from exc
         raise BackupError(
@@ -284,7 +290,7 @@ def backup(conn: sqlite3.Connection, path: Path, *, on_event: OnEvent | None = N
             "Free some space or fix the folder's permissions, or pass --no-backup."
         ) from exc
     except BaseException:
-        _remove_quietly(target)
+        _remove_quietly(partial)
         raise
     return target
 
