@@ -529,3 +529,70 @@ def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Pat
     assert proc.returncode == 0, err
     backup = Path(json.loads(out)["backup"])
     assert digest_of(backup) == digest_of(big_010)
+
+
+def structure_differences(path: Path, reference: Path) -> list:
+    """What omega-db's own structure comparison finds between two files (empty: the same)."""
+    from omega_db import compare
+    from omega_db import schema as structure
+
+    read = []
+    for p in (reference, path):
+        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        try:
+            read.append(structure.read(conn))
+        finally:
+            conn.close()
+    return compare.compare(*read)
+
+
+def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
+    tmp_path: Path, big_010: Path, big_digest: dict, references: dict
+) -> None:
+    """migrate --repair is one transaction too: a kill leaves the file as it found it, or clean 011."""
+    from tests.omega_runner import half_011
+
+    clean_011 = helpers.build(tmp_path / "clean.db")
+    template = copy_db(big_010, tmp_path / "half.db")
+    half_011(template, 3)  # OMEGA stopped with outcomes.project added and lessons_new filled
+    half_schema = schema(template)
+    half_new = helpers.connect(template).execute("SELECT count(*) FROM lessons_new").fetchone()
+
+    path = copy_db(template, tmp_path / "calibrate.db")
+    proc = omega_db("migrate", "--repair", "--no-backup", str(path))
+    assert wait_for(writing_began(path, "delete"), proc)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=120)
+    window = time.monotonic() - started
+    assert proc.returncode == 0, err
+
+    states = []
+    for i, fraction in enumerate((0.1, 0.6, "commit")):
+        path = copy_db(template, tmp_path / f"repair-{i}.db")
+        proc = omega_db("migrate", "--repair", "--no-backup", str(path))
+        wait_for(writing_began(path, "delete"), proc)
+        if fraction == "commit":
+            wait_for(lambda: not Path(f"{path}-journal").exists(), proc)
+        else:
+            time.sleep(float(fraction) * window)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        conn = sqlite3.connect(path, isolation_level=None)  # rolls a hot journal back
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert rows_digest(conn) == big_digest
+            half = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'lessons_new'"
+            ).fetchone() is not None
+            if half:
+                assert conn.execute("SELECT count(*) FROM lessons_new").fetchone() == half_new
+        finally:
+            conn.close()
+        if half:
+            assert schema(path) == half_schema and helpers.recorded(path)[-1] == M010
+        else:  # repair may word the SQL differently ("outcomes" quoted): compare the structure
+            assert structure_differences(path, clean_011) == [] and helpers.recorded(path)[-1] == M011
+        states.append("half" if half else M011)
+        result = migrate.migrate(path, repair=True, make_backup=False)
+        assert result.current == M011
+    assert "half" in states and M011 in states, states
