@@ -1,0 +1,133 @@
+"""Busy: another process holds the lock, or writes all through a migration.
+
+SPEC.md: --timeout is how long to wait for a lock held by another process before
+giving up with exit 1; migrate is safe while OMEGA runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from omega_db.cli import app
+from tests import helpers
+from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are fixtures)
+    M010,
+    M011,
+    WRITER,
+    assert_at_010_or_011,
+    big_010,
+    big_digest,
+    copy_db,
+    hold_lock,
+    omega_db,
+    references,
+    release,
+    rows_digest,
+    stderr_sentence,
+)
+
+
+@pytest.mark.parametrize("backup", [False, True], ids=["no-backup", "backup"])
+def test_migrate_gives_up_on_a_held_write_lock(seeded_010: Path, backup: bool) -> None:
+    """Another process in BEGIN IMMEDIATE: migrate --timeout 1 exits 1, suggests OMEGA, changes nothing."""
+    before = helpers.fingerprint(seeded_010)
+    holder = hold_lock(seeded_010)
+    try:
+        started = time.monotonic()
+        args = ["migrate", "--timeout", "1", str(seeded_010)] + ([] if backup else ["--no-backup"])
+        proc = helpers.run_cli(*args, timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        release(holder)
+    assert proc.returncode == 1, proc.stderr
+    assert "OMEGA" in stderr_sentence(proc.stderr, seeded_010)
+    assert 1.0 <= elapsed < 20
+    assert helpers.fingerprint(seeded_010) == before
+    assert helpers.recorded(seeded_010)[-1] == M010
+    assert sorted(p.name for p in seeded_010.parent.iterdir()) == [seeded_010.name]  # no backup
+
+
+@pytest.mark.parametrize("journal_mode", ["delete", "wal"])
+def test_a_writer_throughout_migrate_loses_no_row(
+    tmp_path: Path, big_010: Path, big_digest: dict, references: dict, journal_mode: str
+) -> None:
+    """A process committing outcomes all through migrate (backup included): every row survives."""
+    path = copy_db(big_010, tmp_path / "busy.db", journal_mode)
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(stop)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        proc = helpers.run_cli("migrate", "--timeout", "30", "-f", "json", str(path), timeout=120)
+        time.sleep(0.05)  # a few more commits after the migration
+    finally:
+        stop.touch()
+        out, _ = writer.communicate(timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["current"] == M011
+    committed = json.loads(out)
+    assert len(committed) > 10
+
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        written = {oid for (oid,) in conn.execute("SELECT id FROM outcomes WHERE sender_id = 'writer'")}
+        assert written == set(committed)
+        conn.execute("DELETE FROM outcomes WHERE sender_id = 'writer'")
+        assert rows_digest(conn) == big_digest
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == journal_mode
+    finally:
+        conn.close()
+    # The backup is one consistent 010 snapshot taken while the writer ran.
+    (backup,) = tmp_path.glob("busy.db.bak-*")
+    assert helpers.recorded(backup)[-1] == M010
+    conn = sqlite3.connect(backup)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        conn.execute("DELETE FROM outcomes WHERE sender_id = 'writer'")
+        assert rows_digest(conn) == big_digest
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("command", ["status", "verify", "lessons", "outcomes", "tasks"])
+def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: str) -> None:
+    """A writer mid-commit (BEGIN EXCLUSIVE, rollback journal) blocks reads: --timeout, exit 1."""
+    before = helpers.fingerprint(seeded_010)
+    holder = hold_lock(seeded_010, "EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        result = CliRunner().invoke(app, [command, str(seeded_010), "--timeout", "0.5", "-f", "json"])
+        elapsed = time.monotonic() - started
+    finally:
+        release(holder)
+    assert result.exit_code == 1, result.stderr
+    assert "OMEGA" in stderr_sentence(result.stderr, seeded_010)
+    assert result.stdout == ""
+    assert 0.5 <= elapsed < 10
+    assert helpers.fingerprint(seeded_010) == before
+
+
+def test_two_migrates_at_once_apply_011_once(
+    tmp_path: Path, big_010: Path, big_digest: dict, references: dict
+) -> None:
+    """Cron and a person both run migrate: both succeed, 011 is applied once, no row lost."""
+    path = copy_db(big_010, tmp_path / "race.db")
+    first = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
+    second = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert json.loads(out)["current"] == M011
+    assert assert_at_010_or_011(path, big_digest, references) == M011
+    assert helpers.recorded(path).count(M011) == 1

@@ -1,0 +1,185 @@
+"""Kill: SIGKILL at points across migrate, migrate --repair and the backup.
+
+SPEC.md: after any crash or kill the database is exactly at the previous or the
+next migration, never between, and nothing is lost. Each test kills a real
+`omega-db` process and then looks at the file with a fresh connection (which
+rolls back a hot journal or recovers the WAL, as OMEGA's next open would).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from omega_db import migrate
+from tests import helpers
+from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are fixtures)
+    COLUMNS_010,
+    M010,
+    M011,
+    assert_at_010_or_011,
+    big_010,
+    big_digest,
+    copy_db,
+    digest_of,
+    omega_db,
+    references,
+    rows_digest,
+    schema,
+    stderr_sentence,
+    wait_for,
+    writing_began,
+)
+
+
+@pytest.mark.parametrize(
+    ("journal_mode", "fractions"),
+    # "commit": the moment the journal is deleted, i.e. just after COMMIT, during the check.
+    [("delete", (0.05, 0.4, 0.8, "commit")), ("wal", (0.05, 0.4, 0.85))],
+)
+def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
+    tmp_path: Path, big_010: Path, big_digest: dict, references: dict, journal_mode: str,
+    fractions: tuple[float | str, ...],
+) -> None:
+    """SIGKILL at points across the 011 migration: each time exactly 010 or 011, no row lost."""
+    # Measure the writing window once: from the first page written to the process's end.
+    path = copy_db(big_010, tmp_path / "calibrate.db", journal_mode)
+    proc = omega_db("migrate", "--no-backup", str(path))
+    assert wait_for(writing_began(path, journal_mode), proc)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=120)
+    window = time.monotonic() - started
+    assert proc.returncode == 0, err
+
+    outcomes: list[tuple[float, bool, str]] = []
+    for i, fraction in enumerate(fractions):
+        path = copy_db(big_010, tmp_path / f"kill-{i}.db", journal_mode)
+        proc = omega_db("migrate", "--no-backup", str(path))
+        began = wait_for(writing_began(path, journal_mode), proc)
+        if fraction == "commit":
+            wait_for(lambda: not Path(f"{path}-journal").exists(), proc)
+        else:
+            time.sleep(float(fraction) * window)
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        journal = Path(f"{path}-journal")
+        # SQLite calls a journal hot only once its header is written: a kill before the first
+        # journal sync leaves a zeroed header, which readers rightly ignore.
+        if journal.exists() and journal.read_bytes()[:1] not in (b"", b"\0"):
+            # A hot journal: a read-only command must neither roll it back nor blame permissions.
+            before = helpers.fingerprint(path), helpers.fingerprint(journal)
+            read = helpers.run_cli("status", str(path))
+            assert read.returncode == 1, read.stderr
+            assert "unfinished write" in stderr_sentence(read.stderr, path)
+            assert (helpers.fingerprint(path), helpers.fingerprint(journal)) == before
+        state = assert_at_010_or_011(path, big_digest, references)
+        outcomes.append((fraction, began and alive, state))
+
+        # A second migrate finishes the job.
+        result = migrate.migrate(path, make_backup=False)
+        assert result.current == M011
+        conn = helpers.connect(path)
+        try:
+            counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COLUMNS_010]
+            assert counts == [count for count, _ in big_digest.values()]
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == journal_mode
+        finally:
+            conn.close()
+
+    # The test proves something only if a kill hit an open migration transaction.
+    assert any(mid and state == M010 for _, mid, state in outcomes), outcomes
+
+
+def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Path, big_010: Path) -> None:
+    """A copy cut short must not pass for a backup (it would open as an empty database)."""
+    path = copy_db(big_010, tmp_path / "memory.db")
+    before = helpers.fingerprint(path)
+    proc = omega_db("migrate", str(path))
+    assert wait_for(lambda: any(tmp_path.glob("memory.db.bak-*")), proc)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert helpers.fingerprint(path) == before
+    # Whatever carries a backup's name is a whole backup (the copy may have finished in time).
+    for named in tmp_path.glob("memory.db.bak-*"):
+        if not named.name.endswith((".partial", "-journal")):
+            assert digest_of(named) == digest_of(big_010), f"{named.name} is not a whole backup"
+    # The next run makes a whole backup and migrates.
+    proc = omega_db("migrate", "-f", "json", str(path))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    backup = Path(json.loads(out)["backup"])
+    assert digest_of(backup) == digest_of(big_010)
+
+
+def structure_differences(path: Path, reference: Path) -> list:
+    """What omega-db's own structure comparison finds between two files (empty: the same)."""
+    from omega_db import compare
+    from omega_db import schema as structure
+
+    read = []
+    for p in (reference, path):
+        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        try:
+            read.append(structure.read(conn))
+        finally:
+            conn.close()
+    return compare.compare(*read)
+
+
+def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
+    tmp_path: Path, big_010: Path, big_digest: dict, references: dict
+) -> None:
+    """migrate --repair is one transaction too: a kill leaves the file as it found it, or clean 011."""
+    from tests.omega_runner import half_011
+
+    clean_011 = helpers.build(tmp_path / "clean.db")
+    template = copy_db(big_010, tmp_path / "half.db")
+    half_011(template, 3)  # OMEGA stopped with outcomes.project added and lessons_new filled
+    half_schema = schema(template)
+    half_new = helpers.connect(template).execute("SELECT count(*) FROM lessons_new").fetchone()
+
+    path = copy_db(template, tmp_path / "calibrate.db")
+    proc = omega_db("migrate", "--repair", "--no-backup", str(path))
+    assert wait_for(writing_began(path, "delete"), proc)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=120)
+    window = time.monotonic() - started
+    assert proc.returncode == 0, err
+
+    states = []
+    for i, fraction in enumerate((0.1, 0.6, "commit")):
+        path = copy_db(template, tmp_path / f"repair-{i}.db")
+        proc = omega_db("migrate", "--repair", "--no-backup", str(path))
+        wait_for(writing_began(path, "delete"), proc)
+        if fraction == "commit":
+            wait_for(lambda: not Path(f"{path}-journal").exists(), proc)
+        else:
+            time.sleep(float(fraction) * window)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        conn = sqlite3.connect(path, isolation_level=None)  # rolls a hot journal back
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert rows_digest(conn) == big_digest
+            half = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'lessons_new'"
+            ).fetchone() is not None
+            if half:
+                assert conn.execute("SELECT count(*) FROM lessons_new").fetchone() == half_new
+        finally:
+            conn.close()
+        if half:
+            assert schema(path) == half_schema and helpers.recorded(path)[-1] == M010
+        else:  # repair may word the SQL differently ("outcomes" quoted): compare the structure
+            assert structure_differences(path, clean_011) == [] and helpers.recorded(path)[-1] == M011
+        states.append("half" if half else M011)
+        result = migrate.migrate(path, repair=True, make_backup=False)
+        assert result.current == M011
+    assert "half" in states and M011 in states, states
