@@ -1,0 +1,61 @@
+"""Shared by the bad-input tests: the command list, running a command, reading its answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from omega_db.cli import app
+from tests import helpers
+
+COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks")
+READERS = tuple(c for c in COMMANDS if c != "migrate")
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command did: exit code and its two streams."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(runner: CliRunner, *args: str) -> Ran:
+    """Run the CLI in-process; an exception escaping the error boundary fails the test."""
+    result = runner.invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"omega-db {' '.join(args)} raised {result.exception!r}") from result.exception
+    assert "Traceback" not in result.stderr + result.stdout
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def args_for(command: str, path: Path) -> list[str]:
+    """The command on path, asking for JSON (read commands) so the answer can be parsed."""
+    if command == "migrate":
+        return [command, str(path)]
+    return [command, str(path), "-f", "json"]
+
+
+def one_sentence(ran: Ran, path: Path) -> str:
+    """The single error line, which names the file; nothing on stdout."""
+    assert "Traceback" not in ran.stderr
+    lines = [line for line in ran.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, ran.stderr
+    assert str(path) in lines[0], ran.stderr
+    assert ran.stdout.strip() == ""
+    return lines[0]
+
+
+def listing(folder: Path) -> list[str]:
+    """The names in a folder: nothing may appear beside a database a command refused."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def seeded(path: Path, to: str | None = None) -> Path:
+    """A database with rows in every table (at 011, or at `to`)."""
+    helpers.build(path, to=to)
+    helpers.seed(path)
+    return path

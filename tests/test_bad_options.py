@@ -1,0 +1,65 @@
+"""Bad option values, for every command: exit 2, the option named, nothing changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests import helpers
+from tests.inputkit import COMMANDS, invoke, listing, seeded
+
+
+COMMON_BAD = [
+    (["--format", "xml"], "--format"),
+    (["--timeout", "-1"], "--timeout"),
+    (["--timeout", "soon"], "--timeout"),
+    (["--timeout", "nan"], "--timeout"),
+    (["--bogus"], "--bogus"),
+]
+SPECIFIC_BAD = [
+    ("migrate", ["--to", "999"], "--to"),
+    ("migrate", ["--to", "bogus"], "--to"),
+    ("migrate", ["--to", ""], "--to"),
+    ("migrate", ["--to", "005"], "--to"),  # already passed: the file is at 011
+    ("lessons", ["--limit", "-1"], "--limit"),
+    ("lessons", ["--limit", "ten"], "--limit"),
+    ("lessons", ["--limit", str(2**64)], "--limit"),
+    ("lessons", ["--only"], "--only"),
+    ("outcomes", ["--hours", "0"], "--hours"),
+    ("outcomes", ["--hours", "-3"], "--hours"),
+    ("outcomes", ["--hours", "nan"], "--hours"),
+    ("outcomes", ["--hours", "inf"], "--hours"),
+    ("outcomes", ["--hours", "yesterday"], "--hours"),
+    ("outcomes", ["--limit", "-5"], "--limit"),
+    ("outcomes", ["--limit", str(2**64)], "--limit"),
+    ("tasks", ["--status", "done"], "--status"),
+    ("tasks", ["--limit", "-1"], "--limit"),
+]
+BAD_OPTIONS = [(c, a, o) for c in COMMANDS for a, o in COMMON_BAD] + SPECIFIC_BAD
+
+
+@pytest.fixture(scope="module")
+def seeded_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One seeded 011 database shared by the bad-option cases (none may change it)."""
+    return seeded(tmp_path_factory.mktemp("bad-options") / "memory.db")
+
+
+@pytest.mark.parametrize(("command", "extra", "option"), BAD_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_a_bad_option_value_is_exit_2(runner: CliRunner, seeded_011: Path, command: str, extra: list[str], option: str) -> None:
+    before = helpers.fingerprint(seeded_011)
+    ran = invoke(runner, command, str(seeded_011), *extra)
+    assert ran.code == 2, (ran.stdout, ran.stderr)
+    assert option in ran.stderr
+    assert ran.stdout.strip() == ""
+    assert helpers.fingerprint(seeded_011) == before
+    assert listing(seeded_011.parent) == ["memory.db"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_two_database_arguments_are_exit_2(runner: CliRunner, seeded_011: Path, command: str) -> None:
+    before = helpers.fingerprint(seeded_011)
+    ran = invoke(runner, command, str(seeded_011), str(seeded_011))
+    assert ran.code == 2
+    assert helpers.fingerprint(seeded_011) == before

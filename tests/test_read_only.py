@@ -1,0 +1,201 @@
+"""Unreadable and read-only files and folders, for every command, as an unprivileged user.
+
+Root ignores file modes, and the tests run as root: each command runs in a forked
+child that has dropped to 'nobody' (or as ourselves when not root), on files whose
+modes alone decide what it may do. Read commands answer from read-only files and
+folders; migrate refuses with exit 2; nothing changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import shutil
+import sqlite3
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import omega_db
+from omega_db.cli import app
+from tests import helpers
+from tests.inputkit import COMMANDS, READERS, Ran, args_for, listing, one_sentence, seeded
+
+NOBODY = 65534
+
+
+def _preload() -> None:
+    """Import every module a command may import lazily: the child cannot read root's files."""
+    for info in pkgutil.walk_packages(omega_db.__path__, "omega_db."):
+        if info.name != "omega_db.__main__":
+            importlib.import_module(info.name)
+    for name in ("rich.console", "rich.table", "rich.progress", "rich.markup", "rich.text"):
+        importlib.import_module(name)
+
+
+def unprivileged(*args: str) -> Ran:
+    """omega-db ARGS in a forked child running as 'nobody' (or as ourselves when not root)."""
+    _preload()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            code = 70
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                if os.geteuid() == 0:
+                    os.setgroups([])
+                    os.setgid(NOBODY)
+                    os.setuid(NOBODY)
+                try:
+                    app(args=list(args), prog_name="omega-db")
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        return Ran(os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode())
+
+
+@pytest.fixture(scope="module")
+def child_can_run() -> None:
+    """Skip (saying why) where 'nobody' cannot read omega-db's own files, e.g. a clone under /root."""
+    folder = Path(tempfile.mkdtemp(prefix="omega-db-probe-"))
+    try:
+        os.chmod(folder, 0o755)
+        ran = unprivileged("migrate", "--dry-run", str(folder / "memory.db"))
+    finally:
+        shutil.rmtree(folder)
+    if ran.code != 0:
+        pytest.skip(f"an unprivileged child cannot run omega-db from here: {ran.stderr.strip()}")
+
+
+@pytest.fixture
+def shared_dir(child_can_run: None) -> Iterator[Path]:
+    """A folder the unprivileged child can reach (pytest's tmp_path is root's, 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="omega-db-test-"))
+    os.chmod(folder, 0o755)
+    try:
+        yield folder
+    finally:
+        for p in (folder, *folder.rglob("*")):
+            os.chmod(p, 0o700 if p.is_dir() else 0o600)
+        shutil.rmtree(folder)
+
+
+def give_to_child(*paths: Path) -> None:
+    """Let the child own these paths, so that their modes alone decide what it may do."""
+    if os.geteuid() == 0:
+        for p in paths:
+            os.chown(p, NOBODY, NOBODY)
+
+
+def database_in(folder: Path, *, to: str | None = "010") -> Path:
+    """A seeded database in its own folder, both owned by the child."""
+    folder.mkdir()
+    path = seeded(folder / "memory.db", to=to)
+    give_to_child(folder, path)
+    return path
+
+
+def test_the_child_really_is_unprivileged(shared_dir: Path) -> None:
+    """The mechanism itself: a 0444 file cannot be written by the child, while we could."""
+    path = database_in(shared_dir / "db")
+    path.chmod(0o444)
+    ran = unprivileged("migrate", "--no-backup", str(path))
+    assert ran.code == 2, ran.stderr
+    assert helpers.recorded(path)[-1] == "010_outcomes"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_unreadable_file_is_exit_2(shared_dir: Path, command: str) -> None:
+    path = database_in(shared_dir / "db")
+    path.chmod(0o000)
+    before = helpers.fingerprint(path)
+    ran = unprivileged(*args_for(command, path))
+    assert ran.code == 2, ran.stderr
+    assert "readable" in one_sentence(ran, path)
+    assert helpers.fingerprint(path) == before
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_read_only_file_or_folder(shared_dir: Path, command: str, where: str) -> None:
+    """Read commands answer from a read-only file or folder; migrate refuses, untouched."""
+    path = database_in(shared_dir / "db")
+    (path if where == "file" else path.parent).chmod(0o444 if where == "file" else 0o555)
+    before = helpers.fingerprint(path), listing(path.parent)
+    ran = unprivileged(*args_for(command, path))
+    if command == "migrate":
+        assert ran.code == 2, ran.stderr
+        assert "read-only" in one_sentence(ran, path)
+    else:
+        assert ran.code == 0, ran.stderr
+        json.loads(ran.stdout)
+    assert (helpers.fingerprint(path), listing(path.parent)) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_missing_file_in_a_read_only_folder(shared_dir: Path, command: str) -> None:
+    folder = shared_dir / "db"
+    folder.mkdir()
+    give_to_child(folder)
+    folder.chmod(0o555)
+    path = folder / "memory.db"
+    ran = unprivileged(*args_for(command, path))
+    assert ran.code == 2, ran.stderr
+    sentence = one_sentence(ran, path)
+    assert ("cannot create" if command == "migrate" else "does not exist") in sentence
+    assert listing(folder) == []
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_wal_database_in_a_read_only_folder_while_omega_has_it_open(shared_dir: Path, command: str) -> None:
+    """OMEGA holds the file open in WAL mode (-wal and -shm exist): reads work, no byte changes."""
+    path = database_in(shared_dir / "db", to=None)
+    omega = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert omega.execute("PRAGMA journal_mode = wal").fetchone()[0] == "wal"
+        omega.execute("INSERT INTO outcomes (id, sender_id, domain, score, lesson) VALUES ('in-wal', 's', 'd', 1, 'x')")
+        give_to_child(*(p for p in path.parent.iterdir()))
+        path.parent.chmod(0o555)
+        before = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), listing(path.parent)
+        ran = unprivileged(*args_for(command, path))
+        assert ran.code == 0, ran.stderr
+        answer = json.loads(ran.stdout)
+        if command == "outcomes":
+            assert "in-wal" in {row["id"] for row in answer}  # read through the WAL
+        after = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), listing(path.parent)
+        assert after == before
+    finally:
+        omega.close()
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_wal_database_in_a_read_only_folder_without_shm(shared_dir: Path, command: str) -> None:
+    """No OMEGA, no -shm, and it cannot be created: one sentence, exit 2, untouched."""
+    path = database_in(shared_dir / "db", to=None)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode = wal").fetchone()[0] == "wal"
+    conn.close()
+    path.parent.chmod(0o555)
+    before = helpers.fingerprint(path), listing(path.parent)
+    ran = unprivileged(*args_for(command, path))
+    assert ran.code == 2, ran.stderr
+    assert "folder is read-only" in one_sentence(ran, path)
+    assert (helpers.fingerprint(path), listing(path.parent)) == before
