@@ -209,6 +209,7 @@ LOCK_HOLDER = textwrap.dedent("""
     import sqlite3, sys
     conn = sqlite3.connect(sys.argv[1], isolation_level=None)
     conn.execute("BEGIN " + sys.argv[2])
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # DEFERRED: a reader's lock
     print("locked", flush=True)
     sys.stdin.read()
     conn.execute("ROLLBACK")
@@ -235,7 +236,7 @@ WRITER = textwrap.dedent("""
 
 
 def hold_lock(path: Path, kind: str = "IMMEDIATE") -> subprocess.Popen[str]:
-    """Another process that holds the lock (BEGIN IMMEDIATE/EXCLUSIVE) until its stdin closes."""
+    """Another process in BEGIN DEFERRED (reading), IMMEDIATE or EXCLUSIVE until its stdin closes."""
     proc = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(path), kind],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

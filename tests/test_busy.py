@@ -131,3 +131,17 @@ def test_two_migrates_at_once_apply_011_once(
         assert json.loads(out)["current"] == M011
     assert assert_at_010_or_011(path, big_digest, references) == M011
     assert helpers.recorded(path).count(M011) == 1
+
+
+def test_migrate_gives_up_on_a_reader_that_outlasts_the_timeout(seeded_010: Path) -> None:
+    """Rollback journal: COMMIT waits for a reader's lock; past --timeout, exit 1, rolled back."""
+    before = helpers.fingerprint(seeded_010)
+    holder = hold_lock(seeded_010, "DEFERRED")
+    try:
+        proc = helpers.run_cli("migrate", "--timeout", "0.3", "--no-backup", str(seeded_010), timeout=60)
+    finally:
+        release(holder)
+    assert proc.returncode == 1, proc.stderr
+    assert "OMEGA" in stderr_sentence(proc.stderr, seeded_010)
+    assert helpers.fingerprint(seeded_010) == before
+    assert sorted(p.name for p in seeded_010.parent.iterdir()) == [seeded_010.name]
