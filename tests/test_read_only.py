@@ -8,6 +8,7 @@ folders; migrate refuses with exit 2; nothing changes.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import omega_db
 from omega_db.cli import app
@@ -30,13 +32,19 @@ from tests.inputkit import COMMANDS, READERS, Ran, args_for, listing, one_senten
 NOBODY = 65534
 
 
+@functools.cache
 def _preload() -> None:
-    """Import every module a command may import lazily: the child cannot read root's files."""
+    """Load all a command may load lazily (modules, stdlib readers): the child cannot read
+    root's files, e.g. a Python under /root. Running every command once here does it."""
     for info in pkgutil.walk_packages(omega_db.__path__, "omega_db."):
         if info.name != "omega_db.__main__":
             importlib.import_module(info.name)
-    for name in ("rich.console", "rich.table", "rich.progress", "rich.markup", "rich.text"):
-        importlib.import_module(name)
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as folder:
+        path = seeded(Path(folder) / "warm-up.db", to="010")
+        for command in COMMANDS:
+            for fmt in ("table", "json"):
+                runner.invoke(app, [command, str(path), "-f", fmt])
 
 
 def unprivileged(*args: str) -> Ran:
@@ -198,4 +206,16 @@ def test_wal_database_in_a_read_only_folder_without_shm(shared_dir: Path, comman
     ran = unprivileged(*args_for(command, path))
     assert ran.code == 2, ran.stderr
     assert "folder is read-only" in one_sentence(ran, path)
+    assert (helpers.fingerprint(path), listing(path.parent)) == before
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_migrate_dry_run_reads_a_read_only_database(shared_dir: Path, where: str) -> None:
+    """--dry-run only reads: it shows the plan from a read-only file or folder, untouched."""
+    path = database_in(shared_dir / "db")
+    (path if where == "file" else path.parent).chmod(0o444 if where == "file" else 0o555)
+    before = helpers.fingerprint(path), listing(path.parent)
+    ran = unprivileged("migrate", "--dry-run", "-f", "json", str(path))
+    assert ran.code == 0, ran.stderr
+    assert json.loads(ran.stdout)["pending"]
     assert (helpers.fingerprint(path), listing(path.parent)) == before
