@@ -464,9 +464,13 @@ def _failure(
     if type(translated) is not OmegaDbError:  # busy, read-only, damaged: say that
         return translated
     at = applied[-1].name if applied else (plan.current or "no migration (empty)")
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    # A full disk is SQLITE_FULL; a file-size limit (EFBIG) surfaces as SQLITE_IOERR_WRITE.
+    room = name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR")
+    hint = "; free some disk space (or raise the file size limit) and run it again" if room else ""
     return MigrationFailedError(
         f"migration {migration.name} failed and was rolled back ({exc}); "
-        f"{path} is unchanged at {at}."
+        f"{path} is unchanged at {at}{hint}."
     )
 
 
