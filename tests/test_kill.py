@@ -183,3 +183,19 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
         result = migrate.migrate(path, repair=True, make_backup=False)
         assert result.current == M011
     assert "half" in states and M011 in states, states
+
+
+def test_ctrl_c_during_migrate_rolls_back_and_says_so(
+    tmp_path: Path, big_010: Path, big_digest: dict, references: dict
+) -> None:
+    """SIGINT mid-migration: the process rolls back itself (no hot journal left), exit 130."""
+    path = copy_db(big_010, tmp_path / "memory.db")
+    proc = omega_db("migrate", "--no-backup", str(path))
+    assert wait_for(writing_began(path, "delete"), proc)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err and len(err.splitlines()) == 1
+    assert not Path(f"{path}-journal").exists()
+    assert assert_at_010_or_011(path, big_digest, references) == M010
