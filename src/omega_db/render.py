@@ -43,7 +43,15 @@ def console() -> Console:
     """The rich console on stdout, for tables."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    out = Console(highlight=False, soft_wrap=False)
+    # rich exits 1 when the reader goes away (`omega-db status | head`); hand the error
+    # to cli's boundary instead, which treats it as the end of the output (exit 0).
+    out.on_broken_pipe = _reader_gone  # type: ignore[method-assign]
+    return out
+
+
+def _reader_gone() -> None:
+    raise BrokenPipeError
 
 
 @functools.cache
