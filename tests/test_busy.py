@@ -33,6 +33,7 @@ from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are 
     rows_digest,
     stderr_sentence,
 )
+from tests.inputkit import READERS
 
 
 @pytest.mark.parametrize("backup", [False, True], ids=["no-backup", "backup"])
@@ -100,7 +101,7 @@ def test_a_writer_throughout_migrate_loses_no_row(
         conn.close()
 
 
-@pytest.mark.parametrize("command", ["status", "verify", "lessons", "outcomes", "tasks"])
+@pytest.mark.parametrize("command", READERS)
 def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: str) -> None:
     """A writer mid-commit (BEGIN EXCLUSIVE, rollback journal) blocks reads: --timeout, exit 1."""
     before = helpers.fingerprint(seeded_010)
