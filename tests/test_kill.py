@@ -9,8 +9,11 @@ rolls back a hot journal or recovers the WAL, as OMEGA's next open would).
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +38,7 @@ from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are 
     wait_for,
     writing_began,
 )
+from tests.inputkit import READERS
 
 
 @pytest.mark.parametrize(
@@ -199,3 +203,49 @@ def test_ctrl_c_during_migrate_rolls_back_and_says_so(
     assert "Traceback" not in err and "interrupted" in err and len(err.splitlines()) == 1
     assert not Path(f"{path}-journal").exists()
     assert assert_at_010_or_011(path, big_digest, references) == M010
+
+
+DIE_MID_WRITE = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size = 1")  # spill at once: the journal is synced, the file written
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("UPDATE outcomes SET lesson = lesson || hex(randomblob(2000))")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.fixture(scope="module")
+def hot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A seeded 011 database whose writer died mid-transaction (a hot journal beside it),
+    and its rows as they were before that write."""
+    path = helpers.build(tmp_path_factory.mktemp("hot") / "memory.db")
+    helpers.seed(path)
+    rows = helpers.dump(path)
+    proc = subprocess.run([sys.executable, "-c", DIE_MID_WRITE, str(path)], timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert Path(f"{path}-journal").read_bytes()[:4] == bytes.fromhex("d9d505f9")  # a valid header
+    return path, rows
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_read_commands_explain_a_hot_journal_and_leave_it(
+    tmp_path: Path, hot: tuple[Path, dict], command: str
+) -> None:
+    """Reading cannot roll a dead writer's journal back: say what can, touch nothing, exit 1."""
+    source, rows = hot
+    path = tmp_path / "memory.db"
+    shutil.copyfile(source, path)
+    shutil.copyfile(f"{source}-journal", f"{path}-journal")
+    journal = Path(f"{path}-journal")
+    before = helpers.fingerprint(path), helpers.fingerprint(journal)
+    proc = helpers.run_cli(command, str(path), "-f", "json")
+    assert proc.returncode == 1, proc.stderr
+    assert "unfinished write" in stderr_sentence(proc.stderr, path)
+    assert proc.stdout == ""
+    assert (helpers.fingerprint(path), helpers.fingerprint(journal)) == before
+    # The next read-write open (OMEGA's, or migrate's) rolls it back: every row as it was.
+    proc = helpers.run_cli("migrate", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert not journal.exists()
+    assert helpers.dump(path) == rows
