@@ -306,3 +306,35 @@ def test_foreign_key_check_rolls_back_a_migration_that_breaks_references(seeded_
     with pytest.raises(MigrationFailedError, match="foreign key"):
         migrate.migrate(seeded_010, make_backup=False, migrations=migrate.discover(folder))
     assert helpers.dump(seeded_010) == before
+
+
+def test_a_migration_rolled_back_leaves_no_backup_behind(seeded_010: Path, tmp_path: Path) -> None:
+    """Rollback-journal mode: a reader holding its lock stops the COMMIT; the file is as
+    before, so the backup taken for it is removed (a cron retry must not pile up copies)."""
+    import subprocess
+    import sys
+
+    ready = tmp_path / "ready"
+    reader = subprocess.Popen([
+        sys.executable, "-c",
+        "import sqlite3, sys, time, pathlib\n"
+        f"c = sqlite3.connect({str(seeded_010)!r}, isolation_level=None)\n"
+        "c.execute('BEGIN'); c.execute('SELECT count(*) FROM outcomes').fetchone()\n"
+        f"pathlib.Path({str(ready)!r}).touch(); time.sleep(30)\n",
+    ])
+    try:
+        for _ in range(200):
+            if ready.exists():
+                break
+            import time
+            time.sleep(0.05)
+        before = helpers.fingerprint(seeded_010)[0]
+        result = helpers.run_cli("migrate", str(seeded_010), "--timeout", "0.5")
+    finally:
+        reader.kill()
+        reader.wait()
+    assert result.returncode == 1, result.stderr
+    assert "locked" in result.stderr and "Traceback" not in result.stderr
+    assert helpers.fingerprint(seeded_010)[0] == before
+    assert backups(seeded_010) == []
+    assert helpers.recorded(seeded_010)[-1] == "010_outcomes"

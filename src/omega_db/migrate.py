@@ -421,11 +421,20 @@ def migrate(
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("ROLLBACK")
             saved = backup(conn, path, on_event=on_event)
-        repaired = repairing.repair(conn, path, plan) if half else None
-        if repaired:
-            with db.translate_errors(path):
-                plan = inspect(conn, path, to=to, known=known)
-        applied, rebuilt = _apply_all(conn, plan, path, on_event)
+        applied: list[Applied] = []
+        repaired = None
+        try:
+            repaired = repairing.repair(conn, path, plan) if half else None
+            if repaired:
+                with db.translate_errors(path):
+                    plan = inspect(conn, path, to=to, known=known)
+            rebuilt = _apply_all(conn, plan, path, on_event, applied)
+        except BaseException:
+            if saved and not applied and not repaired:
+                # Everything was rolled back: the file is exactly what the backup
+                # holds, and a retry from cron must not pile up full-size copies.
+                _remove_quietly(saved)
+            raise
         rebuilt |= repaired.rebuilt if repaired else set()
         with db.translate_errors(path):
             checked = quick_check(conn, rebuilt, path)
@@ -438,9 +447,9 @@ def migrate(
 
 
 def _apply_all(
-    conn: sqlite3.Connection, plan: Plan, path: Path, on_event: OnEvent | None
-) -> tuple[list[Applied], set[str]]:
-    applied: list[Applied] = []
+    conn: sqlite3.Connection, plan: Plan, path: Path, on_event: OnEvent | None, applied: list[Applied]
+) -> set[str]:
+    """Apply plan.pending in order, appending each committed one to applied; the tables rebuilt."""
     rebuilt: set[str] = set()
     for migration in plan.pending:
         if on_event:
@@ -454,7 +463,7 @@ def _apply_all(
         applied.append(Applied(migration.name, seconds))
         if on_event:
             on_event(Event("done", name=migration.name, seconds=seconds))
-    return applied, rebuilt
+    return rebuilt
 
 
 def _failure(
