@@ -126,10 +126,13 @@ def test_two_migrates_at_once_apply_011_once(
     path = copy_db(big_010, tmp_path / "race.db")
     first = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
     second = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
+    reported = []
     for proc in (first, second):
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert json.loads(out)["current"] == M011
+        reported += [a["name"] for a in json.loads(out)["applied"]]
+    assert reported.count(M011) == 1  # the one that found it done does not claim it
     assert assert_at_010_or_011(path, big_digest, references) == M011
     assert helpers.recorded(path).count(M011) == 1
 

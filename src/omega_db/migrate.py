@@ -334,8 +334,11 @@ def _check_foreign_keys(conn: sqlite3.Connection, touched: set[str], migration: 
             )
 
 
-def apply_one(conn: sqlite3.Connection, migration: Migration, plan: Plan) -> set[str]:
-    """Apply one migration and its _migrations row in one transaction; return tables rebuilt."""
+def apply_one(conn: sqlite3.Connection, migration: Migration, plan: Plan) -> set[str] | None:
+    """Apply one migration and its _migrations row in one transaction; return tables rebuilt.
+
+    None: another process recorded it since the plan was made, so nothing was applied.
+    """
     conn.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: set before BEGIN
     with db.transaction(conn):
         conn.execute(MIGRATIONS_TABLE_SQL)
@@ -345,8 +348,8 @@ def apply_one(conn: sqlite3.Connection, migration: Migration, plan: Plan) -> set
                 [(name,) for name in BOOTSTRAP_NAMES],
             )
         already = conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (migration.name,)).fetchone()
-        if already:  # another process applied it since we planned
-            return set()
+        if already:
+            return None
         before = _tables(conn)
         for statement in migration.statements():
             conn.execute(statement)
@@ -456,9 +459,12 @@ def _apply_all(
             on_event(Event("start", name=migration.name))
         started = time.perf_counter()
         try:
-            rebuilt |= apply_one(conn, migration, plan)
+            tables = apply_one(conn, migration, plan)
         except sqlite3.Error as exc:
             raise _failure(exc, migration, path, applied, plan) from exc
+        if tables is None:
+            continue
+        rebuilt |= tables
         seconds = time.perf_counter() - started
         applied.append(Applied(migration.name, seconds))
         if on_event:
