@@ -30,7 +30,9 @@ def _plain(param: Any, value: Any, ctx: Any) -> Any:
     descriptor = param.type_descriptor
     info = descriptor.parameter_info
     annotation = descriptor.annotation
-    if descriptor.file_annotation is not None or info.parser is not None or param.nargs != 1 or param.multiple:
+    if descriptor.file_annotation is not None or info.parser is not None:
+        return _NOT_PLAIN
+    if param.nargs != 1 or param.multiple:
         return _NOT_PLAIN
     if annotation is str:
         return value if type(value) is str else _NOT_PLAIN
@@ -41,17 +43,20 @@ def _plain(param: Any, value: Any, ctx: Any) -> Any:
             number = annotation(value)
         else:
             return _NOT_PLAIN
-        if info.clamp or (info.min is not None and number < info.min) or (info.max is not None and number > info.max):
+        below = info.min is not None and number < info.min
+        above = info.max is not None and number > info.max
+        if info.clamp or below or above:
             return _NOT_PLAIN
         return number
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         if isinstance(value, annotation):
             return value
-        if type(value) is not str or getattr(ctx, "token_normalize_func", None) is not None:
+        if type(value) is not str or getattr(ctx, "token_normalize_func", None):
             return _NOT_PLAIN
+        folded = value.casefold()
         for member in annotation:
             wanted = str(member.value)
-            if wanted == value or (not info.case_sensitive and wanted.casefold() == value.casefold()):
+            if wanted == value or (not info.case_sensitive and wanted.casefold() == folded):
                 return member
     return _NOT_PLAIN
 
