@@ -1,6 +1,6 @@
 """Benchmark omega-db against the sqlite3 shell doing the same work on the same database.
 
-    .venv/bin/python bench/bench.py                 # full size (1,000,000 outcomes), 7 rounds
+    .venv/bin/python bench/bench.py                 # full size (1,000,000 outcomes), 9 rounds
     .venv/bin/python bench/bench.py --scale 0.05    # a quick run on a small database
 
 Builds (once, cached in bench/cache/) a large 010 OMEGA database and its 011 twin, then
@@ -245,7 +245,7 @@ def main() -> None:
     )
     parser.add_argument("--scale", type=float, default=1.0,
                         help="database size (1 = 1,000,000 outcomes)")
-    parser.add_argument("--rounds", type=int, default=7, help="rounds per pair (medians)")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds per pair (medians)")
     parser.add_argument("--startup-runs", type=int, default=10,
                         help="start-up runs per side per round")
     parser.add_argument("--only", default=",".join(PAIRS), help="comma list of " + ",".join(PAIRS))
