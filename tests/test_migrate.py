@@ -338,3 +338,33 @@ def test_a_migration_rolled_back_leaves_no_backup_behind(seeded_010: Path, tmp_p
     assert helpers.fingerprint(seeded_010)[0] == before
     assert backups(seeded_010) == []
     assert helpers.recorded(seeded_010)[-1] == "010_outcomes"
+
+
+def test_progress_is_drawn_on_a_terminal_and_not_in_a_pipe(seeded_010: Path, tmp_path: Path) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    main, child = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "omega_db", "migrate", str(seeded_010)],
+            stdout=subprocess.PIPE, stderr=child, text=True, timeout=60,
+        )
+        os.close(child)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(main)
+    assert proc.returncode == 0
+    assert b"backup" in drawn and b"011_project_learning" in drawn  # the progress lines
+    assert "\x1b[" not in proc.stdout  # the result on stdout stays plain text
+    piped = helpers.run_cli("migrate", str(tmp_path / "other.db"))
+    assert piped.returncode == 0 and piped.stderr == ""
