@@ -47,3 +47,21 @@ def test_version_does_not_import_rich(tmp_path: Path) -> None:
     code = "import sys; from omega_db.cli import app; print(any(m.startswith('rich') for m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_json_output_imports_neither_rich_nor_pydantic(migrated_db: Path, tmp_path: Path) -> None:
+    """Start-up cost: rich is for tables only; pydantic is not a dependency at all."""
+    code = (
+        "import sys\n"
+        "from omega_db import cli\n"
+        f"sys.argv = ['omega-db', 'status', {str(migrated_db)!r}, '-f', 'json']\n"
+        "try:\n"
+        "    cli.main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('rich', 'pydantic')]\n"
+        "sys.stderr.write(repr(loaded))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "[]"

@@ -1,5 +1,6 @@
 """The Typer app: each command parses, calls the core once, renders. No SQL, no rules."""
 
+import math
 import os
 import sys
 import traceback
@@ -8,14 +9,12 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, _coerce, db, render
+from omega_db import __version__, db, render
 from omega_db.errors import OmegaDbError
 from omega_db.queries import TaskStatus
 from omega_db.render import Format, ReportFormat
 
 DEBUG_ENV = "OMEGA_DB_DEBUG"
-
-_coerce.install()  # keeps pydantic out of every run: see _coerce.py
 
 
 def _debug_wanted(ctx: typer.Context) -> bool:
@@ -101,11 +100,18 @@ DbArg = Annotated[
 ReportFormatOpt = Annotated[
     ReportFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
 ]
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds.")
+    return value
+
+
 TimeoutOpt = Annotated[
     float,
     typer.Option(
         "--timeout",
         min=0,
+        callback=_finite,
         metavar="SECONDS",
         help="How long to wait for a lock held by another process (OMEGA) before giving up.",
     ),
