@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -116,9 +118,17 @@ OnEvent = Callable[[Event], None]
 def discover(folder: Path | None = None) -> tuple[Migration, ...]:
     """The migrations in name order: the shipped ones, or the *.sql files of folder."""
     if folder is None:
-        files = resources.files("omega_db.migrations").iterdir()
-    else:
-        files = Path(folder).iterdir()
+        return _shipped()
+    return _read(Path(folder).iterdir())
+
+
+@functools.cache
+def _shipped() -> tuple[Migration, ...]:
+    # Read once per process: the files are part of the installed package.
+    return _read(resources.files("omega_db.migrations").iterdir())
+
+
+def _read(files: Iterable[Any]) -> tuple[Migration, ...]:
     found = []
     for entry in files:
         if not entry.name.endswith(".sql"):
