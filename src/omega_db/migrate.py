@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from omega_db import db
+from omega_db import backup, db
 from omega_db.errors import (
-    BackupError,
     BadArgumentError,
     BadDatabaseError,
-    BusyError,
     HalfAppliedError,
     HistoryError,
     MigrationFailedError,
@@ -239,80 +236,6 @@ def check_history(plan: Plan) -> None:
         )
 
 
-def backup_path(path: Path, now: dt.datetime | None = None) -> Path:
-    """<DB>.bak-<UTC YYYYmmddTHHMMSSZ> beside the database."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return path.with_name(f"{path.name}.bak-{now.strftime('%Y%m%dT%H%M%SZ')}")
-
-
-def backup(conn: sqlite3.Connection, path: Path, *, on_event: OnEvent | None = None) -> Path:
-    """Copy the database with SQLite's online backup to a new 0600 file beside it."""
-    target = backup_path(path)
-    suffix = 1
-    while True:
-        # The copy is written as <name>.partial and renamed when whole: a copy cut short
-        # (kill, crash) must not sit under a backup's name, where it opens as an empty database.
-        partial = target.with_name(f"{target.name}.partial")
-        try:
-            if os.path.lexists(target):
-                raise FileExistsError(target)
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            break
-        except FileExistsError:
-            suffix += 1
-            target = backup_path(path).with_name(f"{backup_path(path).name}-{suffix}")
-        except OSError as exc:
-            raise BackupError(
-                f"cannot write the backup {target} ({exc.strerror}); nothing was migrated. "
-                "Free some space or fix the folder's permissions, or pass --no-backup."
-            ) from None
-    try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-
-    def progress(status: int, remaining: int, total: int) -> None:
-        if on_event:
-            on_event(Event("backup", name=str(target), done=total - remaining, total=total))
-
-    try:
-        dest = sqlite3.connect(partial)
-        try:
-            # One read transaction around every step: without it, each step that
-            # finds the file changed by OMEGA restarts the copy, forever under a
-            # steady writer. With it the copy is one snapshot (WAL: writers go on;
-            # rollback journal: their commits wait for the copy, via busy_timeout).
-            conn.execute("BEGIN")
-            try:
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                conn.backup(dest, pages=4096, progress=progress)
-            finally:
-                conn.execute("ROLLBACK")
-        finally:
-            dest.close()
-        os.rename(partial, target)
-    except sqlite3.Error as exc:
-        _remove_quietly(partial)
-        if isinstance(db.error_for(exc, path), BusyError):
-            raise db.error_for(exc, path) from exc
-        raise BackupError(
-            f"cannot write the backup {target} ({exc}); nothing was migrated. "
-            "Free some space or fix the folder's permissions, or pass --no-backup."
-        ) from exc
-    except BaseException:
-        _remove_quietly(partial)
-        raise
-    return target
-
-
-def _remove_quietly(path: Path) -> None:
-    for leftover in (path, Path(f"{path}-journal")):
-        try:
-            leftover.unlink()
-        except OSError:
-            pass
-
-
 def _tables(conn: sqlite3.Connection) -> dict[str, tuple[str, int]]:
     return {
         name: (sql or "", rootpage or 0)
@@ -433,7 +356,7 @@ def migrate(
             with db.translate_errors(path):
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("ROLLBACK")
-            saved = backup(conn, path, on_event=on_event)
+            saved = backup.backup(conn, path, on_progress=_backup_progress(path, on_event))
         applied: list[Applied] = []
         repaired = None
         try:
@@ -446,7 +369,7 @@ def migrate(
             if saved and not applied and not repaired:
                 # Everything was rolled back: the file is exactly what the backup
                 # holds, and a retry from cron must not pile up full-size copies.
-                _remove_quietly(saved)
+                backup.remove(saved)
             raise
         rebuilt |= repaired.rebuilt if repaired else set()
         with db.translate_errors(path):
@@ -457,6 +380,12 @@ def migrate(
                       repaired=repaired.name if repaired else None)
     finally:
         conn.close()
+
+
+def _backup_progress(path: Path, on_event: OnEvent | None) -> Callable[[int, int], None] | None:
+    if on_event is None:
+        return None
+    return lambda done, total: on_event(Event("backup", name=str(path), done=done, total=total))
 
 
 def _apply_all(
