@@ -119,7 +119,7 @@ def tools_sql(db011: Path, kind: str, **filters: object) -> str:
     pieces = answer.sql.split("?")
     if len(pieces) != len(answer.params) + 1:
         sys.exit(f"bench: cannot write the parameters into {answer.sql!r}")
-    return pieces[0] + "".join(_literal(v) + rest for v, rest in zip(answer.params, pieces[1:]))
+    return pieces[0] + "".join(_literal(v) + rest for v, rest in zip(answer.params, pieces[1:], strict=False))
 
 
 def same_rows(mine: Path, theirs: Path) -> bool:
@@ -135,7 +135,7 @@ def compare(mine: str, theirs: str) -> int:
     b = json.loads(Path(theirs).read_text(encoding="utf-8") or "[]")
     if a == b:
         return 0
-    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     print(f"bench: the answers differ at row {at} ({len(a)} rows against {len(b)})",
           file=sys.stderr)
     return 1

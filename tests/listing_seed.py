@@ -133,7 +133,7 @@ def seed_011(path: Path) -> Path:
 def _rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
+    return [dict(zip(names, row, strict=False)) for row in cursor]
 
 
 def _where(conditions: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:

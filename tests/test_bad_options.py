@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 from tests import helpers
 from tests.inputkit import COMMANDS, invoke, listing, seeded
 
-
 COMMON_BAD = [
     (["--format", "xml"], "--format"),
     (["--timeout", "-1"], "--timeout"),

@@ -66,7 +66,7 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
         proc = omega_db("migrate", "--no-backup", str(path))
         began = wait_for(writing_began(path, journal_mode), proc)
         if fraction == "commit":
-            wait_for(lambda: not Path(f"{path}-journal").exists(), proc)
+            wait_for(lambda path=path: not Path(f"{path}-journal").exists(), proc)
         else:
             time.sleep(float(fraction) * window)
         alive = proc.poll() is None
@@ -163,7 +163,7 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
         proc = omega_db("migrate", "--repair", "--no-backup", str(path))
         wait_for(writing_began(path, "delete"), proc)
         if fraction == "commit":
-            wait_for(lambda: not Path(f"{path}-journal").exists(), proc)
+            wait_for(lambda path=path: not Path(f"{path}-journal").exists(), proc)
         else:
             time.sleep(float(fraction) * window)
         proc.send_signal(signal.SIGKILL)

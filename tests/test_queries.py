@@ -29,7 +29,7 @@ def conn(seeded_011: Path) -> Iterator[sqlite3.Connection]:
 
 
 def rows_of(answer: queries.Answer) -> list[dict[str, Any]]:
-    return [dict(zip(answer.columns, row)) for batch in answer.batches() for row in batch]
+    return [dict(zip(answer.columns, row, strict=False)) for batch in answer.batches() for row in batch]
 
 
 def json_of(answer: queries.Answer) -> list[dict[str, Any]]:

@@ -189,7 +189,9 @@ def verify(
     quick: Annotated[
         bool, typer.Option("--quick", help="PRAGMA quick_check instead of integrity_check; trust declared constraints.")
     ] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on a warning too (e.g. a pending migration).")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on a warning too (e.g. a pending migration).")
+    ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
 ) -> None:

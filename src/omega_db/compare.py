@@ -152,7 +152,7 @@ def facts(schema: Schema) -> frozenset[Fact]:
             out.add(Fact("check", f"{t}:{check.norm}", f"{name}: {check.text}"))
         for fk in table.foreign_keys:
             out.add(Fact("foreign key", f"{t}:{fk.describe().lower()}", f"{name}: {fk.describe()}"))
-    for name, index in schema.indexes.items():
+    for name in schema.indexes:
         out.add(Fact("index", name.lower(), f"index {name}"))
     for name in schema.triggers:
         out.add(Fact("trigger", name.lower(), f"trigger {name}"))

@@ -219,7 +219,7 @@ def build_table(answer: Answer, rows: list[tuple[object, ...]], now: dt.datetime
             header, **{"overflow": "fold", **options}
         )  # fold: never hide a name behind "…"
     for values in rows:
-        row = dict(zip(answer.columns, values))
+        row = dict(zip(answer.columns, values, strict=False))
         table.add_row(*(cell(row) for _, cell, _ in columns))
     return table
 

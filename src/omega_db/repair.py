@@ -293,7 +293,7 @@ def _execute(conn: sqlite3.Connection, half: HalfApplied, steps: list[_Step]) ->
             conn.execute(f"DROP INDEX IF EXISTS {schema.quote(step.name)}")
         elif step.kind == "drop trigger":
             conn.execute(f"DROP TRIGGER IF EXISTS {schema.quote(step.name)}")
-    for name, (kind, tbl, sql) in master.items():  # indexes and triggers of the recorded shape
+    for name, (kind, _table, sql) in master.items():  # indexes and triggers of the recorded shape
         if kind in ("index", "trigger") and not _has(conn, kind, name):
             conn.execute(sql)
     before = schema.read(conn)

@@ -150,7 +150,7 @@ def check_history(ctx: _Context) -> Check:
     if problems:
         return Check("history", FAIL, "; ".join(problems))
     times = [(n, plan.recorded[n]) for n in sorted(plan.recorded) if plan.recorded[n] is not None]
-    for (first, t1), (second, t2) in zip(times, times[1:]):
+    for (first, t1), (second, t2) in zip(times, times[1:], strict=False):
         if str(t2) < str(t1):
             detail = f"{second} is recorded as applied ({t2}) before {first} ({t1})"
             return Check("history", WARNING, detail)
