@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from omega_db import migrate
+from omega_db import chain
 
 # OMEGA's own 003 uses ALTER TABLE; the second statement fails on a non-empty
 # conversations table ("Cannot add a column with non-constant default").
@@ -49,9 +49,9 @@ OMEGA_013 = (
 )
 
 
-def shipped(number: str) -> migrate.Migration:
+def shipped(number: str) -> chain.Migration:
     """omega-db's own migration file with that number (011 is OMEGA's 011 word for word)."""
-    return next(m for m in migrate.discover() if m.number == number)
+    return next(m for m in chain.discover() if m.number == number)
 
 
 def run_like_omega(path: Path, statements: tuple[str, ...] | list[str], *, record: str | None = None) -> str | None:
@@ -75,7 +75,7 @@ def run_like_omega(path: Path, statements: tuple[str, ...] | list[str], *, recor
 
 def half_011(path: Path, statements: int) -> None:
     """A 010 database after OMEGA's runner stopped once `statements` statements of 011 had run."""
-    run_like_omega(path, shipped("011").statements()[:statements])
+    run_like_omega(path, shipped("011").statements[:statements])
 
 
 def half_003(path: Path) -> str | None:

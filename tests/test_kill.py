@@ -184,7 +184,7 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
         else:  # repair may word the SQL differently ("outcomes" quoted): compare the structure
             assert structure_differences(path, clean_011) == [] and helpers.recorded(path)[-1] == M011
         states.append("half" if half else M011)
-        result = migrate.migrate(path, repair=True, make_backup=False)
+        result = migrate.migrate(path, repair_half_applied=True, make_backup=False)
         assert result.current == M011
     assert "half" in states and M011 in states, states
 

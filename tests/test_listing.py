@@ -235,7 +235,7 @@ def test_scores_are_coloured_symbols() -> None:
     now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.UTC)
     conn = sqlite3.connect(":memory:")
     answer = queries.Answer(
-        question=queries.Question("outcomes"),
+        question=queries.Question(queries.ListingKind.outcomes),
         columns=listing_seed.OUTCOME_COLUMNS,
         sql="",
         json_sql="",

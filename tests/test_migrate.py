@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import migrate
+from omega_db import chain, history, migrate, sql
 from omega_db.cli import app
 from omega_db.errors import MigrationFailedError
 from tests import helpers
 
-ALL = [m.name for m in migrate.discover()]
+ALL = [m.name for m in chain.discover()]
 
 
 def backups(path: Path) -> list[Path]:
@@ -32,8 +32,8 @@ def test_the_chain_is_001_to_011_in_name_order() -> None:
 
 
 def test_split_keeps_trigger_bodies_whole() -> None:
-    fts = next(m for m in migrate.discover() if m.name == "004_fts5_recall")
-    statements = fts.statements()
+    fts = next(m for m in chain.discover() if m.name == "004_fts5_recall")
+    statements = fts.statements
     triggers = [s for s in statements if s.upper().startswith("CREATE TRIGGER")]
     assert len(triggers) == 3
     assert all(s.rstrip().upper().endswith("END;") for s in triggers)
@@ -42,7 +42,7 @@ def test_split_keeps_trigger_bodies_whole() -> None:
 
 def test_split_ignores_semicolons_in_comments_and_strings() -> None:
     script = "-- a; comment\nCREATE TABLE t (x TEXT DEFAULT 'a;b');\n/* c; */ INSERT INTO t VALUES (';');\n-- end"
-    assert migrate.split_statements(script) == [
+    assert sql.split_statements(script) == [
         "-- a; comment\nCREATE TABLE t (x TEXT DEFAULT 'a;b');",
         "/* c; */ INSERT INTO t VALUES (';');",
     ]
@@ -134,7 +134,7 @@ def test_no_backup_flag_skips_the_backup(seeded_010: Path, runner: CliRunner) ->
 def test_failure_half_way_leaves_the_database_exactly_as_before(seeded_010: Path, tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()
-    for m in migrate.discover():
+    for m in chain.discover():
         (folder / f"{m.name}.sql").write_text(m.sql)
     (folder / "011_project_learning.sql").write_text(
         "ALTER TABLE outcomes ADD COLUMN project TEXT NOT NULL DEFAULT '';\n"
@@ -142,7 +142,7 @@ def test_failure_half_way_leaves_the_database_exactly_as_before(seeded_010: Path
     )
     before_rows, before_bytes = helpers.dump(seeded_010), helpers.fingerprint(seeded_010)
     with pytest.raises(MigrationFailedError, match="rolled back.*unchanged at 010_outcomes"):
-        migrate.migrate(seeded_010, make_backup=False, migrations=migrate.discover(folder))
+        migrate.migrate(seeded_010, make_backup=False, migrations=chain.discover(folder))
     assert helpers.dump(seeded_010) == before_rows
     assert helpers.fingerprint(seeded_010)[0] == before_bytes[0]
     conn = sqlite3.connect(seeded_010)
@@ -192,7 +192,7 @@ def test_bootstrap_rule_records_001_to_003_without_running_them(db_path: Path) -
     conn.execute("DROP TABLE _migrations")  # a database from before tracking
     conn.commit()
     conn.close()
-    plan = migrate.inspect(sqlite3.connect(db_path), db_path)
+    plan = history.inspect(sqlite3.connect(db_path), db_path)
     assert plan.bootstrap and plan.pending[0].name == "004_fts5_recall"
     helpers.build(db_path)
     assert helpers.recorded(db_path) == ALL
@@ -205,7 +205,7 @@ def test_untracked_database_without_summary_is_not_bootstrapped(db_path: Path) -
     conn = sqlite3.connect(db_path)
     conn.execute("DROP TABLE _migrations")
     conn.commit()
-    plan = migrate.inspect(conn, db_path)
+    plan = history.inspect(conn, db_path)
     conn.close()
     assert not plan.bootstrap
     assert plan.pending[0].name == "001_init"
@@ -293,7 +293,7 @@ def test_history_gap_is_refused(migrated_db: Path, runner: CliRunner) -> None:
 def test_foreign_key_check_rolls_back_a_migration_that_breaks_references(seeded_010: Path, tmp_path: Path) -> None:
     folder = tmp_path / "fk"
     folder.mkdir()
-    for m in migrate.discover():
+    for m in chain.discover():
         if m.name <= "010_outcomes":
             (folder / f"{m.name}.sql").write_text(m.sql)
     # A rebuild that loses parent rows must not commit.
@@ -304,7 +304,7 @@ def test_foreign_key_check_rolls_back_a_migration_that_breaks_references(seeded_
     )
     before = helpers.dump(seeded_010)
     with pytest.raises(MigrationFailedError, match="foreign key"):
-        migrate.migrate(seeded_010, make_backup=False, migrations=migrate.discover(folder))
+        migrate.migrate(seeded_010, make_backup=False, migrations=chain.discover(folder))
     assert helpers.dump(seeded_010) == before
 
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import compare, migrate, schema
+from omega_db import chain, compare, migrate, schema
 from omega_db.cli import app
 from omega_db.errors import HalfAppliedError
 from omega_db.verify import verify
 from tests import helpers
 from tests.omega_runner import half_003, half_011, run_like_omega, shipped
 
-N_011 = len(shipped("011").statements())
+N_011 = len(shipped("011").statements)
 
 
 def structure(path: Path) -> schema.Schema:
@@ -79,7 +79,7 @@ def test_lessons_that_live_only_in_lessons_new_are_kept(twins: tuple[Path, Path]
     lessons = helpers.dump(broken)["lessons"]
     half_011(broken, 4)  # lessons dropped, lessons_new not yet renamed
     assert "lessons" not in helpers.dump(broken)
-    migrate.migrate(broken, make_backup=False, repair=True)
+    migrate.migrate(broken, make_backup=False, repair_half_applied=True)
     kept = {row["id"]: row for row in helpers.dump(broken)["lessons"]}
     assert set(kept) == {row["id"] for row in lessons} and len(lessons) > 0
     for row in lessons:
@@ -157,7 +157,7 @@ def test_repair_stops_at_to_when_given(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     build_002_with_conversations(path)
     half_003(path)
-    result = migrate.migrate(path, make_backup=False, repair=True, to="003")
+    result = migrate.migrate(path, make_backup=False, repair_half_applied=True, to="003")
     assert result.repaired == "003_memory_enhancement" and result.applied == ()
     assert helpers.recorded(path)[-1] == "003_memory_enhancement"
     report = verify(path)
@@ -165,7 +165,7 @@ def test_repair_stops_at_to_when_given(tmp_path: Path) -> None:
 
 
 def test_repair_flag_on_a_healthy_database_is_an_ordinary_migrate(seeded_010: Path) -> None:
-    result = migrate.migrate(seeded_010, make_backup=False, repair=True)
+    result = migrate.migrate(seeded_010, make_backup=False, repair_half_applied=True)
     assert result.repaired is None and [a.name for a in result.applied] == ["011_project_learning"]
 
 
@@ -205,8 +205,8 @@ def test_repair_runs_in_one_transaction(seeded_010: Path, runner: CliRunner) -> 
 
 PREFIXES = [
     (m.name, k)
-    for m in migrate.discover()[1:-1]  # 011 is covered above with rows in every table
-    for k in range(1, len(m.statements()) + 1)
+    for m in chain.discover()[1:-1]  # 011 is covered above with rows in every table
+    for k in range(1, len(m.statements) + 1)
 ]
 
 
@@ -214,7 +214,7 @@ PREFIXES = [
 def test_any_migration_stopped_after_any_statement_is_repaired_into_the_clean_one(
     tmp_path: Path, name: str, statements: int
 ) -> None:
-    known = migrate.discover()
+    known = chain.discover()
     migration = next(m for m in known if m.name == name)
     previous = known[known.index(migration) - 1].name
     broken, clean = tmp_path / "broken.db", tmp_path / "clean.db"
@@ -227,9 +227,9 @@ def test_any_migration_stopped_after_any_statement_is_repaired_into_the_clean_on
         conn.close()
     shutil.copy(broken, clean)
     migrate.migrate(clean, make_backup=False, to=name)
-    run_like_omega(broken, migration.statements()[:statements])
+    run_like_omega(broken, migration.statements[:statements])
 
-    result = migrate.migrate(broken, make_backup=False, repair=True, to=name)
+    result = migrate.migrate(broken, make_backup=False, repair_half_applied=True, to=name)
     assert result.repaired == name
     assert compare.compare(structure(clean), structure(broken)) == []
     assert rows(broken) == rows(clean)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import migrate, schema
+from omega_db import migrate, sql
 from omega_db.cli import app
 from omega_db.verify import verify
 from tests import helpers
@@ -313,13 +313,13 @@ def test_not_a_database_is_exit_2(tmp_path: Path, runner: CliRunner) -> None:
 
 
 def test_checks_are_read_from_create_text_whatever_its_layout() -> None:
-    sql = (
+    create = (
         "CREATE TABLE t (a TEXT -- it's a comment with a quote\n, b INTEGER CHECK( b IN (1,2) ), "
         "c TEXT CHECK (c <> 'x)y'), CONSTRAINT k check (length(a)>0))"
     )
-    assert schema.checks_in(sql) == ("CHECK( b IN (1,2) )", "CHECK (c <> 'x)y')", "check (length(a)>0)")
-    assert schema.normalise("CHECK( b IN (1,2) )") == schema.normalise("check (B in (1, 2))")
-    assert schema.normalise("CHECK (c = 'X')") != schema.normalise("CHECK (c = 'x')")
+    assert sql.checks_in(create) == ("CHECK( b IN (1,2) )", "CHECK (c <> 'x)y')", "check (length(a)>0)")
+    assert sql.normalise("CHECK( b IN (1,2) )") == sql.normalise("check (B in (1, 2))")
+    assert sql.normalise("CHECK (c = 'X')") != sql.normalise("CHECK (c = 'x')")
 
 
 def test_a_lock_held_past_the_timeout_is_exit_1_not_a_verdict(migrated_db: Path, runner: CliRunner) -> None:

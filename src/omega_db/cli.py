@@ -1,6 +1,5 @@
 """The Typer app: each command parses, calls the core once, renders. No SQL, no rules."""
 
-import math
 import os
 import sys
 import traceback
@@ -9,10 +8,20 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, db, render
+from omega_db import __version__, db, output, paths
 from omega_db.errors import OmegaDbError
+from omega_db.options import (
+    DbArg,
+    DomainOpt,
+    FormatOpt,
+    LimitOpt,
+    ProjectOpt,
+    ReportFormatOpt,
+    SenderOpt,
+    TimeoutOpt,
+)
+from omega_db.output import Format, ReportFormat
 from omega_db.queries import TaskStatus
-from omega_db.render import Format, ReportFormat
 
 DEBUG_ENV = "OMEGA_DB_DEBUG"
 
@@ -32,7 +41,7 @@ class _ErrorBoundary(TyperGroup):
         except OmegaDbError as exc:
             if _debug_wanted(ctx):
                 traceback.print_exc()
-            render.note(f"error: {exc.message}")
+            output.note(f"error: {exc.message}")
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             # The reader went away (`omega-db outcomes | head`): not an error.
@@ -40,12 +49,12 @@ class _ErrorBoundary(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
-            render.note("interrupted; any migration in progress was rolled back.")
+            output.note("interrupted; any migration in progress was rolled back.")
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug of ours: still one sentence, traceback on request
             if _debug_wanted(ctx):
                 traceback.print_exc()
-            render.note(
+            output.note(
                 f"error: unexpected {type(exc).__name__}: {exc}. "
                 f"Run again with --debug (or {DEBUG_ENV}=1) for details, and report it."
             )
@@ -88,36 +97,6 @@ def _root(
     """
 
 
-# Options shared by every command.
-DbArg = Annotated[
-    Optional[str],
-    typer.Argument(
-        metavar="DB",
-        help="The database file (default: $OMEGA_DB, else ~/.omega/memory.db).",
-        show_default=False,
-    ),
-]
-ReportFormatOpt = Annotated[
-    ReportFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
-]
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise typer.BadParameter(f"{value} is not a number of seconds.")
-    return value
-
-
-TimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        "--timeout",
-        min=0,
-        callback=_finite,
-        metavar="SECONDS",
-        help="How long to wait for a lock held by another process (OMEGA) before giving up.",
-    ),
-]
-
-
 @app.command()
 def migrate(
     database: DbArg = None,
@@ -131,7 +110,7 @@ def migrate(
     no_backup: Annotated[
         bool, typer.Option("--no-backup", help="Do not take the online backup before changing the file.")
     ] = False,
-    repair: Annotated[
+    repair_half_applied: Annotated[
         bool,
         typer.Option(
             "--repair",
@@ -154,15 +133,16 @@ def migrate(
       omega-db migrate -f json --no-backup ./scratch.db
       omega-db migrate --repair   # after OMEGA stopped half-way through a migration
     """
+    from omega_db import reports
     from omega_db.migrate import migrate as run_migrate
 
-    path = db.resolve_path(database)
-    with render.migrate_progress(fmt is ReportFormat.table and not dry_run) as on_event:
+    path = paths.resolve_path(database)
+    with reports.migrate_progress(fmt is ReportFormat.table and not dry_run) as on_event:
         result = run_migrate(
             path, to=to, dry_run=dry_run, make_backup=not no_backup, timeout=timeout, on_event=on_event,
-            repair=repair,
+            repair_half_applied=repair_half_applied,
         )
-    render.render_migrate(result, fmt)
+    reports.render_migrate(result, fmt)
 
 
 @app.command()
@@ -178,9 +158,10 @@ def status(
       omega-db status
       omega-db status ~/.omega/memory.db -f json
     """
+    from omega_db import reports
     from omega_db.status import status as read_status
 
-    render.render_status(read_status(db.resolve_path(database), timeout=timeout), fmt)
+    reports.render_status(read_status(paths.resolve_path(database), timeout=timeout), fmt)
 
 
 @app.command()
@@ -205,33 +186,13 @@ def verify(
       omega-db verify --quick --strict ~/.omega/memory.db
       omega-db verify -f json | jq '.checks[] | select(.status != "ok")'
     """
+    from omega_db import reports
     from omega_db.verify import verify as run_verify
 
-    report = run_verify(db.resolve_path(database), quick=quick, strict=strict, timeout=timeout)
-    render.render_verify(report, fmt)
+    report = run_verify(paths.resolve_path(database), quick=quick, strict=strict, timeout=timeout)
+    reports.render_verify(report, fmt)
     if not report.ok:
         raise typer.Exit(1)
-
-
-# Options shared by the listing commands (lessons, outcomes, tasks).
-FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="Output format (json and csv: for scripts).", case_sensitive=False)
-]
-ProjectOpt = Annotated[
-    Optional[str],
-    typer.Option("--project", metavar="P", help="Only project P ('' is the general scope).", show_default=False),
-]
-SenderOpt = Annotated[
-    Optional[str], typer.Option("--sender", metavar="S", help="Only sender S.", show_default=False)
-]
-DomainOpt = Annotated[
-    Optional[str], typer.Option("--domain", metavar="D", help="Only domain D.", show_default=False)
-]
-LimitOpt = Annotated[
-    Optional[int],
-    # max: SQLite's largest integer; a bigger N would reach the query as an OverflowError.
-    typer.Option("--limit", metavar="N", min=0, max=2**63 - 1, help="At most N rows (0: no cap)."),
-]
 
 
 @app.command()
@@ -267,7 +228,7 @@ def lessons(
     """
     from omega_db import listing, queries
 
-    with queries.reading(db.resolve_path(database), timeout=timeout) as conn:
+    with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
         answer = queries.lessons(conn, project=project, only=only, sender=sender, domain=domain, limit=limit)
         listing.render_listing(answer, fmt)
 
@@ -296,7 +257,7 @@ def outcomes(
     """
     from omega_db import listing, queries
 
-    with queries.reading(db.resolve_path(database), timeout=timeout) as conn:
+    with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
         answer = queries.outcomes(conn, project=project, sender=sender, domain=domain, hours=hours, limit=limit)
         listing.render_listing(answer, fmt)
 
@@ -325,7 +286,7 @@ def tasks(
     """
     from omega_db import listing, queries
 
-    with queries.reading(db.resolve_path(database), timeout=timeout) as conn:
+    with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
         answer = queries.tasks(conn, project=project, sender=sender, status=status, due=due, limit=limit)
         listing.render_listing(answer, fmt)
 

@@ -12,19 +12,12 @@ from pathlib import Path
 
 from omega_db.errors import BadDatabaseError, BusyError, OmegaDbError
 
-DEFAULT_PATH = "~/.omega/memory.db"
 DEFAULT_TIMEOUT = 10.0
 SORTER_THREADS = min(4, os.cpu_count() or 1)  # helper threads the sorter may start
 
 _BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY"}
 _NOT_A_DB = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
 _READONLY_PREFIX = "SQLITE_READONLY"
-
-
-def resolve_path(db: str | os.PathLike[str] | None) -> Path:
-    """The database path: the argument, else $OMEGA_DB, else ~/.omega/memory.db; ~ expanded."""
-    raw = db if db not in (None, "") else os.environ.get("OMEGA_DB") or DEFAULT_PATH
-    return Path(os.path.expanduser(os.fspath(raw)))
 
 
 def check_readable(path: Path) -> None:
@@ -56,7 +49,8 @@ def check_readable(path: Path) -> None:
         raise BadDatabaseError(f"{path} is not readable; check its permissions.")
 
 
-def _uri(path: Path, mode: str) -> str:
+def uri(path: Path, mode: str) -> str:
+    """The SQLite URI that opens path with mode (ro, rw)."""
     # The file name's bytes, not its text: a name that is not UTF-8 must still open.
     return "file:" + urllib.parse.quote(os.fsencode(path.absolute())) + f"?mode={mode}"
 
@@ -71,7 +65,7 @@ def _configure(conn: sqlite3.Connection) -> sqlite3.Connection:
 def _open(path: Path, mode: str, timeout: float, setup: tuple[str, ...]) -> sqlite3.Connection:
     check_readable(path)
     with translate_errors(path):
-        conn = _configure(sqlite3.connect(_uri(path, mode), uri=True, timeout=timeout))
+        conn = _configure(sqlite3.connect(uri(path, mode), uri=True, timeout=timeout))
         try:
             for pragma in setup:
                 conn.execute(pragma)
@@ -161,6 +155,15 @@ def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
     return OmegaDbError(f"SQLite failed on {path}: {text}.")
 
 
+def about_the_file(exc: sqlite3.Error, path: Path) -> OmegaDbError | None:
+    """The error when exc is about the file itself (locked, read-only, damaged, unreachable), else None.
+
+    None means a statement failed: the caller knows what was rolled back and says so.
+    """
+    error = error_for(exc, path)
+    return error if isinstance(error, (BusyError, BadDatabaseError)) else None
+
+
 @contextlib.contextmanager
 def translate_errors(path: Path) -> Iterator[None]:
     """Turn any sqlite3 error raised inside into the matching OmegaDbError."""
@@ -183,12 +186,15 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+def object_exists(conn: sqlite3.Connection, kind: str, name: str) -> bool:
+    """True if the main schema holds a table, index or trigger (kind) of that name."""
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)).fetchone()
+    return row is not None
+
+
 def table_exists(conn: sqlite3.Connection, table: str) -> bool:
     """True if the main schema holds a table (or virtual table) of that name."""
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-    ).fetchone()
-    return row is not None
+    return object_exists(conn, "table", table)
 
 
 def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from omega_db import render
-from omega_db.queries import Answer, Question, TaskStatus
+from omega_db import output
+from omega_db.queries import Answer, ListingKind, Question, TaskStatus
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -26,14 +26,14 @@ PRE_011_NOTE = (
 SCORES = {1: ("+", "green"), -1: ("-", "red"), 0: ("~", "yellow")}
 
 
-def render_listing(answer: Answer, fmt: render.Format) -> None:
+def render_listing(answer: Answer, fmt: output.Format) -> None:
     """Write a listing to stdout in the chosen format; notes go to stderr."""
     if answer.before_011:
-        render.note(PRE_011_NOTE)
+        output.note(PRE_011_NOTE)
     {
-        render.Format.json: write_json,
-        render.Format.csv: write_csv,
-        render.Format.table: write_table,
+        output.Format.json: write_json,
+        output.Format.csv: write_csv,
+        output.Format.table: write_table,
     }[fmt](answer)
 
 
@@ -68,7 +68,7 @@ def write_csv(answer: Answer) -> None:
 
 def title(question: Question, count: int | None = None) -> str:
     """What was asked, in words: "Lessons for my-app (+ general), sender alice — 3 rows"."""
-    if question.kind == "tasks":
+    if question.kind is ListingKind.tasks:
         if question.due:
             noun = "Due tasks"
         elif question.status is TaskStatus.all:
@@ -76,13 +76,13 @@ def title(question: Question, count: int | None = None) -> str:
         else:
             noun = f"{question.status.value.capitalize()} tasks"
     else:
-        noun = question.kind.capitalize()
+        noun = question.kind.value.capitalize()
     parts = [noun]
     if question.project is None:
         parts.append("in every project")
     else:
-        scope = f"for {render.scope_label(question.project)}"
-        if question.kind == "lessons" and question.project != "" and not question.only:
+        scope = f"for {output.scope_label(question.project)}"
+        if question.kind is ListingKind.lessons and question.project != "" and not question.only:
             scope += " (+ general)"
         parts.append(scope)
     text = " ".join(parts)
@@ -139,10 +139,10 @@ def _text(value: object) -> Any:
     return Text("" if value is None else str(value))  # Text: never read as markup
 
 
-def _scope(value: object) -> Any:
+def _scope_cell(value: object) -> Any:
     from rich.text import Text
 
-    return Text(render.scope_label(str(value)), style="dim" if value == "" else "")
+    return Text(output.scope_label(str(value)), style="dim" if value == "" else "")
 
 
 def _score(value: object) -> Any:
@@ -153,10 +153,10 @@ def _score(value: object) -> Any:
 
 
 Row = dict[str, object]
-Column = tuple[str, Callable[[Row], Any], dict[str, Any]]  # header, cell of a row, column options
+ColumnSpec = tuple[str, Callable[[Row], Any], dict[str, Any]]  # header, cell of a row, column options
 
 
-def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list[Column]:
+def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list[ColumnSpec]:
     def field(key: str, cell: Callable[[object], Any] = _text) -> Callable[[Row], Any]:
         return lambda row: cell(row.get(key))
 
@@ -172,8 +172,8 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
 
     wrap = {"ratio": 1, "min_width": 12}
     never_wrap = {"no_wrap": True}
-    common = [("project", field("project", _scope), {}), ("sender", field("sender_id"), {})]
-    if question.kind == "lessons":
+    common = [("project", field("project", _scope_cell), {}), ("sender", field("sender_id"), {})]
+    if question.kind is ListingKind.lessons:
         return [
             *common,
             ("domain", field("domain"), {}),
@@ -181,7 +181,7 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
             ("#", field("occurrences"), {"justify": "right"}),
             ("updated", time("updated_at"), never_wrap),
         ]
-    if question.kind == "outcomes":
+    if question.kind is ListingKind.outcomes:
         return [
             ("time", time("timestamp"), never_wrap),
             ("score", field("score", _score), {"justify": "center"}),
@@ -189,7 +189,7 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
             ("domain", field("domain"), {}),
             ("lesson", field("lesson"), wrap),
         ]
-    columns: list[Column] = [("due", time("due_at"), never_wrap)]
+    columns: list[ColumnSpec] = [("due", time("due_at"), never_wrap)]
     if question.status is TaskStatus.all:
         columns.append(("status", field("status"), {}))
     columns += common
@@ -227,7 +227,7 @@ def build_table(answer: Answer, rows: list[tuple[object, ...]], now: dt.datetime
 def write_table(answer: Answer) -> None:
     """A rich table for a person, or one clear line when nothing matched."""
     rows = [row for batch in answer.batches() for row in batch]
-    out = render.console()
+    out = output.console()
     if not rows:
         # Text: shown as written, no markup and no :emoji: codes.
         out.print(_text(f"Nothing matched: {title(answer.question)}."))

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from omega_db import db
+from omega_db import db, sql
 from omega_db.errors import BadArgumentError, MissingMigrationError
 
 GENERAL = ""
 
 
-def _scope(conn: sqlite3.Connection, table: str) -> str | None:
+def _project_expr(conn: sqlite3.Connection, table: str) -> str | None:
     """The SQL expression for a table's project: the column, '' before 011, None if no table."""
     columns = db.table_columns(conn, table)
     if not columns:
@@ -41,7 +40,7 @@ def project_counts(conn: sqlite3.Connection) -> list[dict[str, object]]:
         ("scheduled_tasks", "pending_tasks", " WHERE status = 'pending'"),
     )
     for table, key, where in sources:
-        scope = _scope(conn, table)
+        scope = _project_expr(conn, table)
         if scope is None:
             continue
         query = f"SELECT {scope}, count(*) FROM {table}{where} GROUP BY 1"
@@ -90,8 +89,15 @@ SQL_DUE = "datetime(due_at) <= datetime('now')"
 # due_at may be written with 'T' or a trailing 'Z': compare normalised, as OMEGA does.
 SQL_TASKS_ORDER = "datetime(due_at), id"
 
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Where = list[tuple[str, tuple[object, ...]]]  # (clause, its parameters)
+
+
+class ListingKind(str, Enum):
+    """Which of the listing commands asked."""
+
+    lessons = "lessons"
+    outcomes = "outcomes"
+    tasks = "tasks"
 
 
 class TaskStatus(str, Enum):
@@ -108,7 +114,7 @@ class TaskStatus(str, Enum):
 class Question:
     """What a listing command was asked: the command and its filters (for titles and notes)."""
 
-    kind: str  # "lessons", "outcomes" or "tasks"
+    kind: ListingKind
     project: str | None = None
     only: bool = False
     sender: str | None = None
@@ -163,14 +169,6 @@ def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[sqli
         conn.close()
 
 
-def _ident(name: str) -> str:
-    return name if _PLAIN_NAME.match(name) else '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _table(conn: sqlite3.Connection, table: str) -> tuple[list[str], str]:
     """The table's columns and its project expression; MissingMigrationError if it does not exist."""
     columns = db.table_columns(conn, table)
@@ -200,14 +198,14 @@ def _answer(
     order: str,
 ) -> Answer:
     """Assemble the plain and the JSON query from fixed pieces; values only as parameters."""
-    selected = [(name, scope if name == "project" else _ident(name)) for name in columns]
+    selected = [(name, scope if name == "project" else sql.quote(name)) for name in columns]
     plain = ", ".join(
-        expr if expr == _ident(name) else f"{expr} AS {_ident(name)}" for name, expr in selected
+        expr if expr == sql.quote(name) else f"{expr} AS {sql.quote(name)}" for name, expr in selected
     )
     as_json = (
-        "json_object(" + ", ".join(f"{_literal(name)}, {expr}" for name, expr in selected) + ")"
+        "json_object(" + ", ".join(f"{sql.literal(name)}, {expr}" for name, expr in selected) + ")"
     )
-    tail = f" FROM {_ident(table)}"
+    tail = f" FROM {sql.quote(table)}"
     if where:
         tail += " WHERE " + " AND ".join(clause for clause, _ in where)
     tail += f" ORDER BY {order}"
@@ -253,7 +251,7 @@ def lessons(
             "--only needs --project P: it shows project P's lessons without the general ones."
         )
     question = Question(
-        "lessons", project=project, only=only, sender=sender, domain=domain, limit=_cap(limit)
+        ListingKind.lessons, project=project, only=only, sender=sender, domain=domain, limit=_cap(limit)
     )
     _, scope = _table(conn, "lessons")
     order = SQL_LESSONS_ORDER
@@ -279,7 +277,7 @@ def outcomes(
             f"--hours must be a positive number of hours (fractions allowed), not {hours}."
         )
     question = Question(
-        "outcomes", project=project, sender=sender, domain=domain, hours=hours, limit=_cap(limit)
+        ListingKind.outcomes, project=project, sender=sender, domain=domain, hours=hours, limit=_cap(limit)
     )
     _, scope = _table(conn, "outcomes")
     where = _filters(scope, project, sender, domain)
@@ -308,7 +306,7 @@ def tasks(
             f"--due lists pending tasks that are due; it cannot be combined with --status {wanted.value}."
         )
     question = Question(
-        "tasks", project=project, sender=sender, status=wanted, due=due, limit=_cap(limit)
+        ListingKind.tasks, project=project, sender=sender, status=wanted, due=due, limit=_cap(limit)
     )
     columns, scope = _table(conn, "scheduled_tasks")
     if scope != "project":

@@ -15,53 +15,9 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from omega_db.migrate import MIGRATIONS_TABLE_SQL, Migration
-
-_TOKEN = re.compile(
-    r"""\s+|--[^\n]*|/\*.*?(?:\*/|$)"""  # whitespace and comments: dropped
-    r"""|('(?:[^']|'')*')"""  # 1: string literal, kept as written
-    r"""|("(?:[^"]|"")*"|\[[^\]]*\]|`(?:[^`]|``)*`)"""  # 2: quoted identifier
-    r"""|([A-Za-z_][A-Za-z0-9_$]*|\d+(?:\.\d*)?|<=|>=|<>|!=|==|\|\||.)""",  # 3: word, number, symbol
-    re.DOTALL,
-)
-
-
-def _scan(sql: str) -> Iterable[tuple[str, int, int]]:
-    """(folded token, start, end) for each token; comments and whitespace are skipped."""
-    for match in _TOKEN.finditer(sql):
-        literal, quoted, other = match.groups()
-        if literal is not None:
-            yield literal, match.start(), match.end()
-        elif quoted is not None:
-            yield quoted[1:-1].replace(quoted[0] * 2, quoted[0]).lower(), match.start(), match.end()
-        elif other is not None:
-            yield other.lower(), match.start(), match.end()
-
-
-def tokens(sql: str) -> list[str]:
-    """SQL text as tokens: comments and whitespace gone, case folded outside string literals."""
-    return [token for token, _, _ in _scan(sql)]
-
-
-def normalise(sql: str) -> str:
-    """A canonical text for comparing two pieces of SQL that differ only in layout, case or quoting."""
-    return " ".join(tokens(sql))
-
-
-def checks_in(create_sql: str) -> tuple[str, ...]:
-    """The CHECK constraints of a CREATE TABLE statement, each as `CHECK (...)` in its own words."""
-    scanned = list(_scan(create_sql))
-    found = []
-    for i, (token, start, _) in enumerate(scanned):
-        if token != "check" or i + 1 >= len(scanned) or scanned[i + 1][0] != "(":
-            continue
-        depth = 0
-        for token2, _, end in scanned[i + 1 :]:
-            depth += {"(": 1, ")": -1}.get(token2, 0)
-            if depth == 0:
-                found.append(re.sub(r"\s+", " ", create_sql[start:end]))
-                break
-    return tuple(found)
+from omega_db import chain, sql
+from omega_db.chain import Migration
+from omega_db.sql import normalise, quote
 
 
 @dataclass(frozen=True)
@@ -93,7 +49,7 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Check:
+class CheckConstraint:
     """A CHECK constraint: compared by its normalised text, shown as written."""
 
     norm: str
@@ -123,7 +79,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     uniques: frozenset[tuple[str, ...]] = frozenset()
-    checks: frozenset[Check] = frozenset()
+    checks: frozenset[CheckConstraint] = frozenset()
     foreign_keys: frozenset[ForeignKey] = frozenset()
     without_rowid: bool = False
     virtual: str = ""  # normalised `USING module(args)` of a virtual table
@@ -173,25 +129,20 @@ class Schema:
         return None
 
 
-def quote(identifier: str) -> str:
-    """An identifier in double quotes, safe in any SQL text."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def read(conn: sqlite3.Connection) -> Schema:
     """Read the main schema of a connection into plain data (reads only the schema, never rows)."""
     kinds = {row[1]: row[2] for row in conn.execute("PRAGMA main.table_list") if row[0] == "main"}
     master = {
-        name: (kind, tbl, sql or "")
-        for kind, name, tbl, sql in conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master")
+        name: (kind, tbl, text or "")
+        for kind, name, tbl, text in conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master")
     }
     tables: dict[str, Table] = {}
     indexes: dict[str, Index] = {}
     for name, kind in kinds.items():
         if name.startswith("sqlite_") or kind not in ("table", "virtual"):
             continue
-        sql = master.get(name, ("", "", ""))[2]
-        tables[name] = _read_table(conn, name, sql, virtual=kind == "virtual")
+        create_sql = master.get(name, ("", "", ""))[2]
+        tables[name] = _read_table(conn, name, create_sql, virtual=kind == "virtual")
         if kind == "table":
             for _, index_name, unique, origin, partial in conn.execute(f"PRAGMA main.index_list({quote(name)})"):
                 if origin != "c":
@@ -203,24 +154,24 @@ def read(conn: sqlite3.Connection) -> Schema:
                     where = normalise(parts[1]) if len(parts) == 2 else "?"
                 indexes[index_name] = Index(index_name, name, _index_columns(conn, index_name), bool(unique), where)
     triggers = {
-        name: Trigger(name, tbl, normalise(sql), sql)
-        for name, (kind, tbl, sql) in master.items()
+        name: Trigger(name, tbl, normalise(text), text)
+        for name, (kind, tbl, text) in master.items()
         if kind == "trigger"
     }
     shadow = frozenset(name for name, kind in kinds.items() if kind == "shadow")
     return Schema(tables, indexes, triggers, shadow)
 
 
-def _read_table(conn: sqlite3.Connection, name: str, sql: str, *, virtual: bool) -> Table:
+def _read_table(conn: sqlite3.Connection, name: str, create_sql: str, *, virtual: bool) -> Table:
     if virtual:
-        using = re.split(r"\busing\b", sql, maxsplit=1, flags=re.IGNORECASE)
+        using = re.split(r"\busing\b", create_sql, maxsplit=1, flags=re.IGNORECASE)
         # FTS5 takes content='messages' and content=messages alike: compare without the quotes.
-        declaration = " ".join(t.strip("'") for t in tokens(using[1] if len(using) == 2 else sql))
+        declaration = " ".join(t.strip("'") for t in sql.tokens(using[1] if len(using) == 2 else create_sql))
         try:
             columns = tuple(_columns(conn, name))
         except sqlite3.Error:  # the module is not compiled into this SQLite
             columns = ()
-        return Table(name, columns, virtual=declaration, sql=sql)
+        return Table(name, columns, virtual=declaration, sql=create_sql)
     uniques = frozenset(
         _index_columns(conn, index_name)
         for _, index_name, _, origin, _ in conn.execute(f"PRAGMA main.index_list({quote(name)})")
@@ -235,9 +186,9 @@ def _read_table(conn: sqlite3.Connection, name: str, sql: str, *, virtual: bool)
         ForeignKey(tuple(r[0] for r in rows), rows[0][2], tuple(r[1] for r in rows), rows[0][3], rows[0][4])
         for rows in groups.values()
     )
-    checks = frozenset(Check(normalise(text), text) for text in checks_in(sql))
-    without_rowid = bool(re.search(r"\)\s*without\s+rowid\s*$", sql, re.IGNORECASE))
-    return Table(name, tuple(_columns(conn, name)), uniques, checks, fks, without_rowid, sql=sql)
+    checks = frozenset(CheckConstraint(normalise(text), text) for text in sql.checks_in(create_sql))
+    without_rowid = bool(re.search(r"\)\s*without\s+rowid\s*$", create_sql, re.IGNORECASE))
+    return Table(name, tuple(_columns(conn, name)), uniques, checks, fks, without_rowid, sql=create_sql)
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> Iterable[Column]:
@@ -262,10 +213,9 @@ def _index_columns(conn: sqlite3.Connection, index: str) -> tuple[str, ...]:
 def build(migrations: Iterable[Migration]) -> sqlite3.Connection:
     """An in-memory database made by applying the migration files, with OMEGA's _migrations table."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    conn.execute(MIGRATIONS_TABLE_SQL)
+    conn.execute(chain.MIGRATIONS_TABLE_SQL)
     for migration in migrations:
-        for statement in migration.statements():
-            conn.execute(statement)
+        migration.execute(conn)
     return conn
 
 
@@ -283,8 +233,7 @@ def expected(migrations: tuple[Migration, ...]) -> Schema:
         try:
             _EXPECTED.setdefault((), read(conn))
             for i, migration in enumerate(migrations, start=1):
-                for statement in migration.statements():
-                    conn.execute(statement)
+                migration.execute(conn)
                 if migrations[:i] not in _EXPECTED:  # reading is the costly part: once per prefix
                     _EXPECTED[migrations[:i]] = read(conn)
         finally:

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
-from omega_db import db, migrate, queries
+from omega_db import db, history, queries
+from omega_db.history import Plan
+
+
+class MigrationState(str, Enum):
+    """Where one migration stands in a database."""
+
+    applied = "applied"
+    pending = "pending"
+    newer = "newer"  # recorded, but omega-db does not know it
 
 
 @dataclass(frozen=True)
@@ -17,7 +27,7 @@ class Status:
     size: int
     sqlite_version: str
     journal_mode: str
-    plan: migrate.Plan
+    plan: Plan
     projects: list[dict[str, object]]
 
     def history(self) -> list[dict[str, object]]:
@@ -27,11 +37,11 @@ class Status:
             applied = migration.name in self.plan.recorded
             rows.append({
                 "name": migration.name,
-                "state": "applied" if applied else "pending",
+                "state": MigrationState.applied if applied else MigrationState.pending,
                 "applied_at": self.plan.recorded.get(migration.name),
             })
         for name in self.plan.newer:
-            rows.append({"name": name, "state": "newer", "applied_at": self.plan.recorded[name]})
+            rows.append({"name": name, "state": MigrationState.newer, "applied_at": self.plan.recorded[name]})
         return rows
 
 
@@ -40,7 +50,7 @@ def status(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Status:
     conn = db.connect_readonly(path, timeout=timeout)
     try:
         with db.translate_errors(path):
-            plan = migrate.inspect(conn, path)
+            plan = history.inspect(conn, path)
             journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             projects = queries.project_counts(conn)
     finally:

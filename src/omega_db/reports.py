@@ -1,83 +1,21 @@
-"""Output: the formats, the two consoles, one small function per view and format.
-
-rich is imported only when a table or progress is drawn: plain JSON and CSV
-output (and `--version`) never pay for it.
-"""
+"""What migrate, status and verify show: a table for people, or one JSON document."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import sys
 from collections.abc import Callable, Iterator
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from rich.console import Console
+from omega_db.checks import Severity
+from omega_db.migrate import EventKind
+from omega_db.output import ReportFormat, console, error_console, scope_label, write_json
+from omega_db.status import MigrationState
 
+if TYPE_CHECKING:
     from omega_db.migrate import Event, Result
     from omega_db.status import Status
     from omega_db.verify import Report
-
-GENERAL_LABEL = "(general)"
-
-
-class Format(str, Enum):
-    """Output formats of the listing commands."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class ReportFormat(str, Enum):
-    """Output formats of migrate, status and verify."""
-
-    table = "table"
-    json = "json"
-
-
-@functools.cache
-def console() -> Console:
-    """The rich console on stdout, for tables."""
-    from rich.console import Console
-
-    out = Console(highlight=False, soft_wrap=False)
-    # rich exits 1 when the reader goes away (`omega-db status | head`); hand the error
-    # to cli's boundary instead, which treats it as the end of the output (exit 0).
-    out.on_broken_pipe = _reader_gone  # type: ignore[method-assign]
-    return out
-
-
-def _reader_gone() -> None:
-    raise BrokenPipeError
-
-
-@functools.cache
-def error_console() -> Console:
-    """The rich console on stderr, for notes, warnings and progress."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
-
-
-def scope_label(project: str) -> str:
-    """How a project scope reads in a table: '' is (general)."""
-    return GENERAL_LABEL if project == "" else project
-
-
-def note(message: str) -> None:
-    """A note for the person, on stderr, never mixed with data on stdout."""
-    sys.stderr.write(f"omega-db: {message}\n")
-
-
-def write_json(value: Any) -> None:
-    """One JSON document on stdout, as the database holds the values."""
-    import json  # only JSON output pays for the import (start-up matters)
-
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2))
-    sys.stdout.write("\n")
 
 
 def _seconds(value: float) -> str:
@@ -178,13 +116,13 @@ def migrate_progress(enabled: bool) -> Iterator[Callable[[Event], None] | None]:
         tasks: dict[str, Any] = {}
 
         def on_event(event: Event) -> None:
-            if event.kind == "backup":
+            if event.kind is EventKind.backup:
                 if "backup" not in tasks:
                     tasks["backup"] = progress.add_task("backup", total=event.total)
                 progress.update(tasks["backup"], completed=event.done, total=event.total)
-            elif event.kind == "start":
+            elif event.kind is EventKind.start:
                 tasks[event.name] = progress.add_task(event.name, total=None)
-            elif event.kind == "done" and event.name in tasks:
+            elif event.kind is EventKind.done and event.name in tasks:
                 progress.update(tasks[event.name], total=1, completed=1)
 
         yield on_event
@@ -231,12 +169,12 @@ def render_status(st: Status, fmt: ReportFormat) -> None:
     history.add_column("name")
     history.add_column("state")
     history.add_column("applied at")
-    colours = {"applied": "green", "pending": "yellow", "newer": "cyan"}
+    colours = {MigrationState.applied: "green", MigrationState.pending: "yellow", MigrationState.newer: "cyan"}
     for row in st.history():
         name = str(row["name"])
-        state = str(row["state"])
+        state = MigrationState(row["state"])
         history.add_row(
-            name[:3], escape(name), f"[{colours[state]}]{state}[/]", escape(str(row["applied_at"] or ""))
+            name[:3], escape(name), f"[{colours[state]}]{state.value}[/]", escape(str(row["applied_at"] or ""))
         )
     out.print(history)
 
@@ -275,17 +213,17 @@ def render_verify(report: Report, fmt: ReportFormat) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    colours = {"ok": "green", "warning": "yellow", "fail": "bold red"}
+    colours = {Severity.ok: "green", Severity.warning: "yellow", Severity.fail: "bold red"}
     table = Table(title=escape(f"verify {report.database}"), title_justify="left")
     table.add_column("check")
     table.add_column("status")
     table.add_column("detail", overflow="fold")
     for check in report.checks:
-        table.add_row(escape(check.name), f"[{colours[check.status]}]{check.status}[/]", escape(check.detail))
+        table.add_row(escape(check.name), f"[{colours[check.status]}]{check.status.value}[/]", escape(check.detail))
     out = console()
     out.print(table)
-    failed = sum(c.status == "fail" for c in report.checks)
-    warned = sum(c.status == "warning" for c in report.checks)
+    failed = sum(c.status is Severity.fail for c in report.checks)
+    warned = sum(c.status is Severity.warning for c in report.checks)
     if report.ok:
         tail = f" ({warned} warning(s))" if warned else ""
         out.print(f"[green]ok[/]{escape(tail)}")

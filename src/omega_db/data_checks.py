@@ -1,0 +1,141 @@
+"""The checks of the file's content: foreign keys, the FTS5 index, the data promises of each version."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from omega_db import db, schema, sql
+from omega_db.checks import FAIL, OK, WARNING, Context, Verdict, is_busy, named
+
+
+@named("foreign-keys")
+def check_foreign_keys(ctx: Context) -> Verdict:
+    """PRAGMA foreign_key_check: a row pointing at a missing parent is a failure."""
+    count, sample = 0, []
+    for table, rowid, parent, _ in ctx.conn.execute("PRAGMA foreign_key_check"):
+        count += 1
+        if count <= 3:
+            sample.append(f"{table} row {rowid} -> {parent}")
+    if not count:
+        return OK, "no row points at a missing parent"
+    return FAIL, f"{count} row(s) point at a missing parent ({', '.join(sample)})"
+
+
+@named("fts5-index")
+def check_fts(ctx: Context) -> Verdict:
+    """The FTS5 index of user messages is internally consistent (checked on an in-memory copy)."""
+    table = ctx.actual.table("messages_fts")
+    if table is None:
+        if any(m.name.startswith("004") for m in ctx.chain):
+            return FAIL, "messages_fts is missing although 004_fts5_recall is applied"
+        return OK, "no FTS5 index yet (004_fts5_recall not applied)"
+    problem = _fts_problem(ctx.path, table.name, table.sql, ctx.timeout)
+    if problem:
+        return FAIL, f"{table.name}: {problem}"
+    return OK, f"{table.name}: FTS5 integrity-check ok (the index alone, rank 0)"
+
+
+def _fts_problem(path: Path, name: str, create_sql: str, timeout: float) -> str | None:
+    """FTS5's integrity-check of the index alone, on an in-memory copy of its shadow tables.
+
+    The check is an INSERT, which a read-only connection refuses; the copy lives in
+    an identically declared FTS5 table in memory, and the file is attached mode=ro.
+    rank 0 checks the index alone: OMEGA indexes only user messages, so comparing
+    the index with the whole messages table would call every healthy file corrupt.
+    """
+    mem = sqlite3.connect("file::memory:", uri=True, isolation_level=None, timeout=timeout)
+    try:
+        mem.execute("ATTACH DATABASE ? AS src", (db.uri(path, "ro"),))
+        mem.execute(create_sql)
+        q = sql.quote
+        mem.execute("BEGIN")  # one read snapshot of the file for every shadow table
+        shadows = [r[0] for r in mem.execute(
+            "SELECT name FROM src.sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?, ?)",
+            tuple(f"{name}_{s}" for s in ("data", "idx", "content", "docsize", "config")))]
+        for shadow in shadows:
+            mem.execute(f"DELETE FROM main.{q(shadow)}")
+            mem.execute(f"INSERT INTO main.{q(shadow)} SELECT * FROM src.{q(shadow)}")
+        try:
+            mem.execute(f"INSERT INTO main.{q(name)} ({q(name)}, rank) VALUES ('integrity-check', 0)")
+        except sqlite3.DatabaseError as exc:
+            if is_busy(exc):
+                raise
+            return f"FTS5 integrity-check: {exc}"
+        return None
+    finally:
+        mem.close()
+
+
+def _has_project(ctx: Context, table: str) -> bool:
+    found = ctx.actual.table(table)
+    return found is not None and any(c.name == "project" for c in found.columns)
+
+
+def _not_applicable() -> Verdict:
+    return OK, "not applicable: 011_project_learning is not applied"
+
+
+def _applied_011(ctx: Context) -> bool:
+    return any(m.name.startswith("011") for m in ctx.chain)
+
+
+@named("project-not-null")
+def check_project_not_null(ctx: Context) -> Verdict:
+    """011: project is never NULL in outcomes, lessons and scheduled_tasks."""
+    if not _applied_011(ctx):
+        return _not_applicable()
+    found, scanned = [], []
+    for table in ("outcomes", "lessons", "scheduled_tasks"):
+        if not _has_project(ctx, table):
+            continue
+        column = next(c for c in ctx.actual.tables[table].columns if c.name == "project")
+        if ctx.quick and column.notnull:
+            continue  # SQLite enforces NOT NULL on every write: --quick trusts it
+        scanned.append(table)
+        n = ctx.conn.execute(f"SELECT count(*) FROM {table} WHERE project IS NULL").fetchone()[0]
+        if n:
+            found.append(f"{table}: {n} row(s)")
+    if found:
+        return FAIL, "project is NULL in " + ", ".join(found)
+    how = f"scanned {', '.join(scanned)}" if scanned else "guaranteed by NOT NULL, not scanned (--quick)"
+    return OK, f"no NULL project: {how}"
+
+
+@named("lessons-unique")
+def check_lessons_unique(ctx: Context) -> Verdict:
+    """011: at most one lesson per (sender_id, domain, project)."""
+    if not _applied_011(ctx) or not _has_project(ctx, "lessons"):
+        return _not_applicable()
+    uniques = {tuple(c.lower() for c in u) for u in ctx.actual.tables["lessons"].uniques}
+    declared = ("sender_id", "domain", "project") in uniques
+    if ctx.quick and declared:
+        detail = "guaranteed by UNIQUE (sender_id, domain, project), not scanned (--quick)"
+        return OK, detail
+    n = ctx.conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM lessons GROUP BY sender_id, domain, project HAVING count(*) > 1)"
+    ).fetchone()[0]
+    if not n:
+        return OK, "one lesson per (sender_id, domain, project)"
+    detail = f"{n} (sender_id, domain, project) group(s) hold several lessons"
+    if ctx.newer and not declared:
+        detail += f"; its UNIQUE constraint is gone, as the newer {', '.join(ctx.plan.newer)} may have decided"
+        return WARNING, detail
+    return FAIL, detail
+
+
+@named("outcome-scores")
+def check_scores(ctx: Context) -> Verdict:
+    """011 (and 010): every outcome's score is -1, 0 or 1."""
+    if not _applied_011(ctx) or ctx.actual.table("outcomes") is None:
+        return _not_applicable()
+    want = schema.expected(ctx.chain).tables["outcomes"].checks
+    if ctx.quick and want <= ctx.actual.tables["outcomes"].checks:
+        detail = "guaranteed by CHECK (score IN (-1, 0, 1)), not scanned (--quick)"
+        return OK, detail
+    n = ctx.conn.execute(
+        "SELECT count(*) FROM outcomes WHERE score IS NULL OR score NOT IN (-1, 0, 1)"
+    ).fetchone()[0]
+    if n:
+        return FAIL, f"{n} outcome(s) have a score other than -1, 0 or 1"
+    return OK, "every score is -1, 0 or 1"
