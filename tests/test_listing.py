@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import listing, queries
+from omega_db import answers, listing
 from omega_db.cli import app
 from tests import helpers, listing_seed
 
@@ -234,8 +234,8 @@ def test_names_are_shown_as_written_never_as_markup(runner: CliRunner, seeded: P
 def test_scores_are_coloured_symbols() -> None:
     now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.UTC)
     conn = sqlite3.connect(":memory:")
-    answer = queries.Answer(
-        question=queries.Question(queries.ListingKind.outcomes),
+    answer = answers.Answer(
+        question=answers.Question(answers.ListingKind.outcomes),
         columns=listing_seed.OUTCOME_COLUMNS,
         sql="",
         json_sql="",

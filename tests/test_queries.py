@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from omega_db import queries
+from omega_db import answers, queries
 from omega_db.errors import BadArgumentError, MissingMigrationError
 from tests import helpers, listing_seed
 
@@ -24,15 +24,15 @@ def seeded_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def conn(seeded_011: Path) -> Iterator[sqlite3.Connection]:
-    with queries.reading(seeded_011) as connection:
+    with answers.reading(seeded_011) as connection:
         yield connection
 
 
-def rows_of(answer: queries.Answer) -> list[dict[str, Any]]:
+def rows_of(answer: answers.Answer) -> list[dict[str, Any]]:
     return [dict(zip(answer.columns, row, strict=False)) for batch in answer.batches() for row in batch]
 
 
-def json_of(answer: queries.Answer) -> list[dict[str, Any]]:
+def json_of(answer: answers.Answer) -> list[dict[str, Any]]:
     return [json.loads(text) for batch in answer.json_batches() for text in batch]
 
 
@@ -191,7 +191,7 @@ def test_bad_arguments(conn: sqlite3.Connection, call: Any) -> None:
 
 
 def test_before_011_every_row_is_general(seeded_010: Path) -> None:
-    with queries.reading(seeded_010) as conn:
+    with answers.reading(seeded_010) as conn:
         lessons = queries.lessons(conn)
         assert lessons.before_011
         rows = rows_of(lessons)
@@ -221,6 +221,6 @@ def test_missing_table_names_the_migration(
     db_path: Path, to: str, table: str, missing: str
 ) -> None:
     helpers.build(db_path, to=to)
-    with queries.reading(db_path) as conn, pytest.raises(MissingMigrationError) as caught:
+    with answers.reading(db_path) as conn, pytest.raises(MissingMigrationError) as caught:
         getattr(queries, table)(conn)
     assert missing in caught.value.message and caught.value.exit_code == 2

@@ -23,6 +23,14 @@ MIGRATIONS_TABLE_SQL = (
 # OMEGA's bootstrap rule: a database from before migration tracking.
 BOOTSTRAP_NAMES = ("001_init", "002_audit_log", "003_memory_enhancement")
 
+# The schema states OMEGA's releases leave (omega-schema.md): v0.1.0 shipped 001-007, every
+# release from v0.2.0 to v1.3.0 ships 001-013. Any other state is one that only OMEGA's
+# development history (or a migrate --to) passes through.
+RELEASES = {
+    "007_task_type": "v0.1.0",
+    "013_multi_lessons": "v0.2.0 to v1.3.0",
+}
+
 _NAME = re.compile(r"^(\d{3})_[A-Za-z0-9_]+$")
 
 
@@ -71,6 +79,23 @@ def _read(files: Iterable[Any]) -> tuple[Migration, ...]:
         if _NAME.match(stem):
             found.append(Migration(stem, entry.read_text(encoding="utf-8")))
     return tuple(sorted(found, key=lambda m: m.name))
+
+
+def releases(current: str | None) -> str | None:
+    """The OMEGA releases whose schema a database at `current` has ("v0.2.0 to v1.3.0"), or None."""
+    return RELEASES.get(current or "")
+
+
+def describe_version(current: str | None) -> str:
+    """A schema version in words: `013_multi_lessons — OMEGA v0.2.0 to v1.3.0`."""
+    if current is None:
+        return "000 (no migration applied)"
+    found = releases(current)
+    if found:
+        return f"{current} — OMEGA {found}"
+    if current not in {m.name for m in discover()}:
+        return f"{current} — written by an OMEGA newer than v1.3.0"
+    return f"{current} — a development state (no OMEGA release stops here)"
 
 
 def resolve_target(known: Iterable[Migration], to: str | None) -> str | None:

@@ -3,14 +3,17 @@
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
 
 from omega_db import __version__, db, output, paths
-from omega_db.errors import OmegaDbError
+from omega_db.answers import TaskStatus
+from omega_db.errors import BadDatabaseError, OmegaDbError
 from omega_db.options import (
+    ConfigOpt,
     DbArg,
     DomainOpt,
     FormatOpt,
@@ -21,7 +24,6 @@ from omega_db.options import (
     TimeoutOpt,
 )
 from omega_db.output import Format, ReportFormat
-from omega_db.queries import TaskStatus
 
 DEBUG_ENV = "OMEGA_DB_DEBUG"
 
@@ -64,7 +66,7 @@ class _ErrorBoundary(TyperGroup):
 app = typer.Typer(
     cls=_ErrorBoundary,
     name="omega-db",
-    help="Administer the OMEGA agent's memory database (~/.omega/memory.db).",
+    help="Administer the OMEGA agent's memory database (~/.omega/data/memory.db).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -79,8 +81,27 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+_CONFIG = "omega_db.config"  # ctx.meta key: --config given before the subcommand
+
+
+def _database(ctx: typer.Context, database: Optional[str], config: Optional[str], *, create: bool = False) -> Path:
+    """The database the command works on, as OMEGA would find it; a read command needs it to exist."""
+    location = paths.locate(database, config=config if config is not None else ctx.meta.get(_CONFIG))
+    if location.note:
+        output.note(location.note)
+    if not create and not location.explicit and not os.path.lexists(location.path):
+        raise BadDatabaseError(location.missing())
+    return location.path
+
+
+def _notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        output.note(f"note: {note}")
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         Optional[bool],
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
@@ -89,16 +110,22 @@ def _root(
         bool,
         typer.Option("--debug", help=f"Show the Python traceback of an error (also {DEBUG_ENV}=1)."),
     ] = False,
+    config: ConfigOpt = None,
 ) -> None:
-    """Administer the OMEGA agent's memory database (~/.omega/memory.db).
+    """Administer the OMEGA agent's memory database (~/.omega/data/memory.db).
 
-    The database is the DB argument of each command, else $OMEGA_DB, else
-    ~/.omega/memory.db. Every command but migrate only reads it.
+    The database is the DB argument of each command; without it, the file OMEGA
+    itself uses: $OMEGA_DB, else db_path in the [memory] table of OMEGA's config
+    file (--config, default ~/.omega/config.toml), else ~/.omega/data/memory.db
+    (or ~/.omega/memory.db, where OMEGA kept it before v0.2.0, if only that one
+    exists). Every command but migrate only reads it.
     """
+    ctx.meta[_CONFIG] = config
 
 
 @app.command()
 def migrate(
+    ctx: typer.Context,
     database: DbArg = None,
     to: Annotated[
         Optional[str],
@@ -120,6 +147,7 @@ def migrate(
     ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    config: ConfigOpt = None,
 ) -> None:
     """Apply pending migrations, each in one transaction, after an online backup.
 
@@ -127,7 +155,8 @@ def migrate(
 
     \b
     Examples:
-      omega-db migrate ~/.omega/memory.db
+      omega-db migrate                     # the file OMEGA uses
+      omega-db migrate ~/.omega/data/memory.db
       omega-db migrate --dry-run
       omega-db migrate --to 010 ./copy.db
       omega-db migrate -f json --no-backup ./scratch.db
@@ -136,7 +165,7 @@ def migrate(
     from omega_db import reports
     from omega_db.migrate import migrate as run_migrate
 
-    path = paths.resolve_path(database)
+    path = _database(ctx, database, config, create=True)
     with reports.migrate_progress(fmt is ReportFormat.table and not dry_run) as on_event:
         result = run_migrate(
             path, to=to, dry_run=dry_run, make_backup=not no_backup, timeout=timeout, on_event=on_event,
@@ -147,25 +176,28 @@ def migrate(
 
 @app.command()
 def status(
+    ctx: typer.Context,
     database: DbArg = None,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    config: ConfigOpt = None,
 ) -> None:
     """Show the file, its migration history and its projects (read-only).
 
     \b
     Examples:
       omega-db status
-      omega-db status ~/.omega/memory.db -f json
+      omega-db status ~/.omega/data/memory.db -f json
     """
     from omega_db import reports
     from omega_db.status import status as read_status
 
-    reports.render_status(read_status(paths.resolve_path(database), timeout=timeout), fmt)
+    reports.render_status(read_status(_database(ctx, database, config), timeout=timeout), fmt)
 
 
 @app.command()
 def verify(
+    ctx: typer.Context,
     database: DbArg = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="PRAGMA quick_check instead of integrity_check; trust declared constraints.")
@@ -175,6 +207,7 @@ def verify(
     ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    config: ConfigOpt = None,
 ) -> None:
     """Prove the database healthy: integrity, history, schema, foreign keys, FTS5 index, 011's data (read-only).
 
@@ -183,13 +216,13 @@ def verify(
     \b
     Examples:
       omega-db verify
-      omega-db verify --quick --strict ~/.omega/memory.db
+      omega-db verify --quick --strict --config ~/.omega/config.toml
       omega-db verify -f json | jq '.checks[] | select(.status != "ok")'
     """
     from omega_db import reports
     from omega_db.verify import verify as run_verify
 
-    report = run_verify(paths.resolve_path(database), quick=quick, strict=strict, timeout=timeout)
+    report = run_verify(_database(ctx, database, config), quick=quick, strict=strict, timeout=timeout)
     reports.render_verify(report, fmt)
     if not report.ok:
         raise typer.Exit(1)
@@ -197,6 +230,7 @@ def verify(
 
 @app.command()
 def lessons(
+    ctx: typer.Context,
     database: DbArg = None,
     project: Annotated[
         Optional[str],
@@ -214,6 +248,7 @@ def lessons(
     limit: LimitOpt = None,
     fmt: FormatOpt = Format.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    config: ConfigOpt = None,
 ) -> None:
     """List lessons, most recently updated first (read-only).
 
@@ -224,17 +259,19 @@ def lessons(
       omega-db lessons --project my-app
       omega-db lessons --project my-app --only --sender alice
       omega-db lessons --project '' -f json
-      omega-db lessons ~/.omega/memory.db --domain coding -f csv > lessons.csv
+      omega-db lessons ~/.omega/data/memory.db --domain coding -f csv > lessons.csv
     """
-    from omega_db import listing, queries
+    from omega_db import listing, queries, scoped
 
-    with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
-        answer = queries.lessons(conn, project=project, only=only, sender=sender, domain=domain, limit=limit)
+    with scoped.reading(_database(ctx, database, config), timeout=timeout) as found:
+        _notes(found.notes)
+        answer = queries.lessons(found.conn, project=project, only=only, sender=sender, domain=domain, limit=limit)
         listing.render_listing(answer, fmt)
 
 
 @app.command()
 def outcomes(
+    ctx: typer.Context,
     database: DbArg = None,
     project: ProjectOpt = None,
     sender: SenderOpt = None,
@@ -246,6 +283,7 @@ def outcomes(
     limit: LimitOpt = 50,
     fmt: FormatOpt = Format.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    config: ConfigOpt = None,
 ) -> None:
     """List outcomes (OMEGA's reward signals), newest first (read-only).
 
@@ -255,15 +293,17 @@ def outcomes(
       omega-db outcomes --sender alice --domain coding --limit 10
       omega-db outcomes --limit 0 -f json > outcomes.json
     """
-    from omega_db import listing, queries
+    from omega_db import listing, queries, scoped
 
-    with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
-        answer = queries.outcomes(conn, project=project, sender=sender, domain=domain, hours=hours, limit=limit)
+    with scoped.reading(_database(ctx, database, config), timeout=timeout) as found:
+        _notes(found.notes)
+        answer = queries.outcomes(found.conn, project=project, sender=sender, domain=domain, hours=hours, limit=limit)
         listing.render_listing(answer, fmt)
 
 
 @app.command()
 def tasks(
+    ctx: typer.Context,
     database: DbArg = None,
     project: ProjectOpt = None,
     sender: SenderOpt = None,
@@ -275,6 +315,7 @@ def tasks(
     limit: LimitOpt = None,
     fmt: FormatOpt = Format.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    config: ConfigOpt = None,
 ) -> None:
     """List scheduled tasks by due time, earliest first (read-only).
 
@@ -284,10 +325,11 @@ def tasks(
       omega-db tasks --due -f json
       omega-db tasks --status all --sender alice -f csv
     """
-    from omega_db import listing, queries
+    from omega_db import listing, queries, scoped
 
-    with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
-        answer = queries.tasks(conn, project=project, sender=sender, status=status, due=due, limit=limit)
+    with scoped.reading(_database(ctx, database, config), timeout=timeout) as found:
+        _notes(found.notes)
+        answer = queries.tasks(found.conn, project=project, sender=sender, status=status, due=due, limit=limit)
         listing.render_listing(answer, fmt)
 
 

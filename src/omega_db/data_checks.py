@@ -102,16 +102,20 @@ def check_project_not_null(ctx: Context) -> Verdict:
     return OK, f"no NULL project: {how}"
 
 
-@named("lessons-unique")
-def check_lessons_unique(ctx: Context) -> Verdict:
-    """011: at most one lesson per (sender_id, domain, project)."""
+LESSONS_KEPT = 10  # OMEGA keeps the 10 most recent lessons per (sender_id, domain, project) since 013
+
+
+@named("lessons-per-scope")
+def check_lessons_per_scope(ctx: Context) -> Verdict:
+    """011-012: one lesson per (sender_id, domain, project); 013: at most 10, as OMEGA keeps them."""
     if not _applied_011(ctx) or not _has_project(ctx, "lessons"):
         return _not_applicable()
+    if any(m.name.startswith("013") for m in ctx.chain):
+        return _lessons_capped(ctx)
     uniques = {tuple(c.lower() for c in u) for u in ctx.actual.tables["lessons"].uniques}
     declared = ("sender_id", "domain", "project") in uniques
     if ctx.quick and declared:
-        detail = "guaranteed by UNIQUE (sender_id, domain, project), not scanned (--quick)"
-        return OK, detail
+        return OK, "guaranteed by UNIQUE (sender_id, domain, project), not scanned (--quick)"
     n = ctx.conn.execute(
         "SELECT count(*) FROM (SELECT 1 FROM lessons GROUP BY sender_id, domain, project HAVING count(*) > 1)"
     ).fetchone()[0]
@@ -122,6 +126,20 @@ def check_lessons_unique(ctx: Context) -> Verdict:
         detail += f"; its UNIQUE constraint is gone, as the newer {', '.join(ctx.plan.newer)} may have decided"
         return WARNING, detail
     return FAIL, detail
+
+
+def _lessons_capped(ctx: Context) -> Verdict:
+    groups, largest = ctx.conn.execute(
+        "SELECT count(*), coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM lessons "
+        "GROUP BY sender_id, domain, project HAVING count(*) > ?)",
+        (LESSONS_KEPT,),
+    ).fetchone()
+    if not groups:
+        return OK, f"at most {LESSONS_KEPT} lessons per (sender_id, domain, project), as OMEGA keeps them"
+    return WARNING, (
+        f"{groups} (sender_id, domain, project) group(s) hold more than {LESSONS_KEPT} lessons (up to {largest}); "
+        f"OMEGA keeps the {LESSONS_KEPT} most recent of a group when it next stores a lesson there"
+    )
 
 
 @named("outcome-scores")

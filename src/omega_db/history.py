@@ -66,8 +66,8 @@ def inspect(
     newer = tuple(sorted(name for name in recorded if name not in known_names))
     pending = tuple(m for m in known if m.name not in recorded)
     if target is not None:
-        if target in recorded:
-            later = [n for n in recorded if n in known_names and n > target]
+        if target in recorded or newer:
+            later = [n for n in recorded if n > target]  # a later OMEGA's own migrations count too
             if later:
                 raise BadArgumentError(
                     f"--to {target}: {path} is already past it (at {max(recorded)}); "

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from omega_db import output
-from omega_db.queries import Answer, ListingKind, Question, TaskStatus
+from omega_db.answers import Answer, ListingKind, Question, TaskStatus
 
 if TYPE_CHECKING:
     from rich.table import Table

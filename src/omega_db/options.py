@@ -14,7 +14,18 @@ DbArg = Annotated[
     Optional[str],
     typer.Argument(
         metavar="DB",
-        help="The database file (default: $OMEGA_DB, else ~/.omega/memory.db).",
+        help="The database file (default: the one OMEGA uses: $OMEGA_DB, else [memory] db_path in "
+        "OMEGA's config file, else ~/.omega/data/memory.db).",
+        show_default=False,
+    ),
+]
+ConfigOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--config",
+        metavar="PATH",
+        help="OMEGA's config file, read for [memory] db_path when no DB is given "
+        "(default: ~/.omega/config.toml).",
         show_default=False,
     ),
 ]

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sqlite3
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
-from pathlib import Path
+from collections.abc import Sequence
 
 from omega_db import db, sql
+from omega_db.answers import Answer, ListingKind, Query, Question, TaskStatus
 from omega_db.errors import BadArgumentError, MissingMigrationError
 
 GENERAL = ""
@@ -63,7 +60,7 @@ LESSON_COLUMNS = (
 )
 OUTCOME_COLUMNS = ("id", "timestamp", "sender_id", "domain", "score", "lesson", "source", "project")
 OUTCOMES_DEFAULT_LIMIT = 50
-BATCH_ROWS = 2_000  # small enough to keep memory flat, big enough for few writes
+WINDOW = 50  # OMEGA v1.3.0 injects at most 50 lessons (omega-schema.md)
 
 # Where each command's table comes from, for "which migration is missing".
 _MADE_BY = {
@@ -92,83 +89,6 @@ SQL_TASKS_ORDER = "datetime(due_at), id"
 Where = list[tuple[str, tuple[object, ...]]]  # (clause, its parameters)
 
 
-class ListingKind(str, Enum):
-    """Which of the listing commands asked."""
-
-    lessons = "lessons"
-    outcomes = "outcomes"
-    tasks = "tasks"
-
-
-class TaskStatus(str, Enum):
-    """The task states OMEGA uses, and `all`."""
-
-    pending = "pending"
-    delivered = "delivered"
-    cancelled = "cancelled"
-    failed = "failed"
-    all = "all"
-
-
-@dataclass(frozen=True)
-class Question:
-    """What a listing command was asked: the command and its filters (for titles and notes)."""
-
-    kind: ListingKind
-    project: str | None = None
-    only: bool = False
-    sender: str | None = None
-    domain: str | None = None
-    hours: float | None = None
-    status: TaskStatus = TaskStatus.pending
-    due: bool = False
-    limit: int = 0  # 0: no cap
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A listing ready to stream from an open read-only connection."""
-
-    question: Question
-    columns: tuple[str, ...]
-    sql: str  # selects the columns, values as stored
-    json_sql: str  # the same rows, each one JSON object built by SQLite
-    params: tuple[object, ...]
-    before_011: bool  # the table has no project column: every row is general
-    conn: sqlite3.Connection = field(repr=False, compare=False)
-
-    def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
-        """The rows as tuples, a bounded batch at a time (never all in memory)."""
-        cursor = self.conn.execute(self.sql, self.params)
-        while rows := cursor.fetchmany(size):
-            yield rows
-
-    def json_batches(self, size: int = BATCH_ROWS) -> Iterator[list[bytes]]:
-        """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time."""
-        previous = self.conn.text_factory
-        # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
-        self.conn.text_factory = bytes
-        try:
-            cursor = self.conn.execute(self.json_sql, self.params)
-            while rows := cursor.fetchmany(size):
-                yield [row[0] for row in rows]
-        finally:
-            self.conn.text_factory = previous
-
-
-@contextlib.contextmanager
-def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[sqlite3.Connection]:
-    """A read-only connection for one listing; SQLite errors met inside become OmegaDbError."""
-    conn = db.connect_readonly(path, timeout=timeout)
-    try:
-        with db.translate_errors(path):
-            yield conn
-    except MissingMigrationError as exc:  # the query knows the table, only we know the file
-        raise MissingMigrationError(f"{path}: {exc.message}") from None
-    finally:
-        conn.close()
-
-
 def _table(conn: sqlite3.Connection, table: str) -> tuple[list[str], str]:
     """The table's columns and its project expression; MissingMigrationError if it does not exist."""
     columns = db.table_columns(conn, table)
@@ -188,6 +108,27 @@ def _cap(limit: int | None) -> int:
     return limit or 0
 
 
+def _query(table: str, selected: Sequence[tuple[str, str]], where: Where, order: Where, limit: int,
+           *, with_id: bool = False) -> Query:
+    """One SELECT from fixed pieces; every value a ? parameter. with_id: the JSON form selects (id, json)."""
+    plain = ", ".join(
+        expr if expr == sql.quote(name) else f"{expr} AS {sql.quote(name)}" for name, expr in selected
+    )
+    as_json = "json_object(" + ", ".join(f"{sql.literal(name)}, {expr}" for name, expr in selected) + ")"
+    if with_id:
+        as_json = f"{sql.quote('id')}, {as_json}"
+    tail = f" FROM {sql.quote(table)}"
+    if where:
+        tail += " WHERE " + " AND ".join(clause for clause, _ in where)
+    tail += " ORDER BY " + ", ".join(clause for clause, _ in order)
+    params = tuple(value for _, values in (*where, *order) for value in values)
+    if limit:
+        # Only when capped: even LIMIT -1 turns SQLite's merge sort into a slower bounded sort.
+        tail += " LIMIT ?"
+        params += (limit,)
+    return Query(f"SELECT {plain}{tail}", f"SELECT {as_json}{tail}", params)
+
+
 def _answer(
     conn: sqlite3.Connection,
     question: Question,
@@ -195,33 +136,32 @@ def _answer(
     columns: Sequence[str],
     scope: str,
     where: Where,
-    order: str,
+    order: Where,
+    *,
+    head: tuple[Where, Where] | None = None,
 ) -> Answer:
-    """Assemble the plain and the JSON query from fixed pieces; values only as parameters."""
+    """The listing's query, and OMEGA's own query for the agent's window when head gives its pieces.
+
+    With question.injected, where and order are OMEGA's and the answer is its rows alone.
+    """
     selected = [(name, scope if name == "project" else sql.quote(name)) for name in columns]
-    plain = ", ".join(
-        expr if expr == sql.quote(name) else f"{expr} AS {sql.quote(name)}" for name, expr in selected
-    )
-    as_json = (
-        "json_object(" + ", ".join(f"{sql.literal(name)}, {expr}" for name, expr in selected) + ")"
-    )
-    tail = f" FROM {sql.quote(table)}"
-    if where:
-        tail += " WHERE " + " AND ".join(clause for clause, _ in where)
-    tail += f" ORDER BY {order}"
-    params = tuple(value for _, values in where for value in values)
-    if question.limit:
-        # Only when capped: even LIMIT -1 turns SQLite's merge sort into a slower bounded sort.
-        tail += " LIMIT ?"
-        params += (question.limit,)
+    if question.injected:
+        first = _query(table, selected, where, order, WINDOW, with_id=True)
+        return Answer(question, tuple(name for name, _ in selected), "", "", (), scope != "project", conn, first)
+    window = WINDOW if head else 0
+    limit = question.limit + window if question.limit and head else question.limit
+    main = _query(table, selected, where, order, limit, with_id=bool(head))
+    first = _query(table, selected, *head, WINDOW, with_id=True) if head else None
     return Answer(
         question=question,
         columns=tuple(name for name, _ in selected),
-        sql=f"SELECT {plain}{tail}",
-        json_sql=f"SELECT {as_json}{tail}",
-        params=params,
+        sql=main.sql,
+        json_sql=main.json_sql,
+        params=main.params,
         before_011=scope != "project",
         conn=conn,
+        head=first,
+        window=window,
     )
 
 
@@ -244,22 +184,53 @@ def lessons(
     sender: str | None = None,
     domain: str | None = None,
     limit: int | None = None,
+    injected: bool = False,
 ) -> Answer:
-    """Lessons as OMEGA injects them: P's first, then general ones (--only: P's alone); none: all."""
+    """Lessons in OMEGA's order: P's first, then general ones (--only: P's alone); none: all.
+
+    injected: exactly the rows OMEGA v1.3.0 injects (its own LIMIT 50 query): a conversation's
+    with a sender, the heartbeat's without. Otherwise, where the listing holds the same candidates
+    as that query, the rows OMEGA injects come first and `window` marks where they end.
+    """
     if only and project is None:
         raise BadArgumentError(
             "--only needs --project P: it shows project P's lessons without the general ones."
         )
+    if injected and (only or domain is not None):
+        raise BadArgumentError(
+            "--injected shows exactly what OMEGA's own query injects, which knows no --only or --domain; "
+            "leave those out."
+        )
     question = Question(
-        ListingKind.lessons, project=project, only=only, sender=sender, domain=domain, limit=_cap(limit)
+        ListingKind.lessons, project=project, only=only, sender=sender, domain=domain, limit=_cap(limit),
+        injected=injected,
     )
     _, scope = _table(conn, "lessons")
-    order = SQL_LESSONS_ORDER
+    omega = _injection(scope, project, sender)
+    if injected:
+        return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, *omega)
+    order = [(SQL_LESSONS_ORDER, ())]
     where = _filters(scope, project, sender, domain)
     if project is not None and project != GENERAL and not only:
         where[0] = (SQL_PROJECT_AND_GENERAL.format(scope=scope), (project,))
-        order = SQL_LESSONS_SCOPED_ORDER.format(scope=scope)
-    return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, where, order)
+        order = [(SQL_LESSONS_SCOPED_ORDER.format(scope=scope), ())]
+    # The same candidates as OMEGA's query: all lessons (the heartbeat, no project), P's and the
+    # general ones, or one sender's general ones. Not with --domain or --only.
+    same = domain is None and not only and (
+        (project is None and sender is None) or project not in (None, GENERAL) or (project == GENERAL and sender)
+    )
+    return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, where, order, head=omega if same else None)
+
+
+def _injection(scope: str, project: str | None, sender: str | None) -> tuple[Where, Where]:
+    """OMEGA v1.3.0's query for the lessons it injects (omega-schema.md), as WHERE and ORDER BY pieces."""
+    where: Where = [(SQL_SENDER, (sender,))] if sender is not None else []
+    if project in (None, GENERAL):
+        if sender is not None:  # a conversation with no active project: the general lessons
+            where.append((f"{scope} = ''", ()))
+        return where, [("updated_at DESC", ())]  # the heartbeat with no project: every lesson
+    where.append((f"({scope} = ? OR {scope} = '')", (project,)))
+    return where, [(f"CASE WHEN {scope} = ? THEN 0 ELSE 1 END, updated_at DESC", (project,))]
 
 
 def outcomes(
@@ -283,7 +254,7 @@ def outcomes(
     where = _filters(scope, project, sender, domain)
     if hours is not None:
         where.append((SQL_WITHIN_HOURS, (f"-{hours:.6f} hours",)))
-    return _answer(conn, question, "outcomes", OUTCOME_COLUMNS, scope, where, SQL_OUTCOMES_ORDER)
+    return _answer(conn, question, "outcomes", OUTCOME_COLUMNS, scope, where, [(SQL_OUTCOMES_ORDER, ())])
 
 
 def tasks(
@@ -316,4 +287,4 @@ def tasks(
         where.append((SQL_STATUS, (wanted.value,)))
     if due:
         where.append((SQL_DUE, ()))
-    return _answer(conn, question, "scheduled_tasks", columns, scope, where, SQL_TASKS_ORDER)
+    return _answer(conn, question, "scheduled_tasks", columns, scope, where, [(SQL_TASKS_ORDER, ())])

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from omega_db import chain
 from omega_db.checks import Severity
 from omega_db.migrate import EventKind
 from omega_db.output import ReportFormat, console, error_console, scope_label, write_json
@@ -136,6 +137,8 @@ def status_json(st: Status) -> dict[str, Any]:
     return {
         "database": str(st.database),
         "current": st.plan.current,
+        "omega": st.omega,
+        "half_applied": st.half_applied.migration.name if st.half_applied else None,
         "migrations": st.history(),
         "pending": [m.name for m in st.plan.all_pending],
         "newer": list(st.plan.newer),
@@ -157,12 +160,15 @@ def render_status(st: Status, fmt: ReportFormat) -> None:
     out.print(f"Size          {_size(st.size)}", markup=False)
     out.print(f"SQLite        {st.sqlite_version}", markup=False)
     out.print(f"Journal mode  {st.journal_mode}", markup=False)
-    out.print(f"Current       {plan.current or '000 (no migration applied)'}", markup=False)
+    out.print(f"Current       {chain.describe_version(plan.current)}", markup=False)
     out.print(f"Pending       {len(plan.all_pending)}", markup=False)
     if plan.bootstrap:
         out.print("Note          tracking predates this database: 001–003 count as applied (OMEGA's bootstrap rule)")
     if plan.newer:
         out.print(f"Newer         {', '.join(plan.newer)} (written by a newer OMEGA)", markup=False)
+    if st.half_applied:
+        half = st.half_applied
+        out.print(f"Half-applied  {half.describe()}; {half.remedy()}", markup=False)
 
     history = Table(title="Migrations", title_justify="left")
     history.add_column("#", justify="right")

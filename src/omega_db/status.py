@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from omega_db import db, history, queries
+from omega_db import chain, db, halfapplied, history, queries
+from omega_db.halfapplied import HalfApplied
 from omega_db.history import Plan
 
 
@@ -29,6 +30,12 @@ class Status:
     journal_mode: str
     plan: Plan
     projects: list[dict[str, object]]
+    half_applied: HalfApplied | None = None
+
+    @property
+    def omega(self) -> str | None:
+        """The OMEGA releases whose schema the file has ("v0.2.0 to v1.3.0"), or None."""
+        return chain.releases(self.plan.current)
 
     def history(self) -> list[dict[str, object]]:
         """Every known migration and every newer recorded one: name, state, applied_at."""
@@ -51,6 +58,7 @@ def status(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Status:
     try:
         with db.translate_errors(path):
             plan = history.inspect(conn, path)
+            half = halfapplied.detect(conn, plan)
             journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             projects = queries.project_counts(conn)
     finally:
@@ -62,4 +70,5 @@ def status(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Status:
         journal_mode=journal_mode,
         plan=plan,
         projects=projects,
+        half_applied=half,
     )

@@ -105,6 +105,6 @@ CHECKS = (
     data_checks.check_foreign_keys,
     data_checks.check_fts,
     data_checks.check_project_not_null,
-    data_checks.check_lessons_unique,
+    data_checks.check_lessons_per_scope,
     data_checks.check_scores,
 )

@@ -1,0 +1,127 @@
+"""A listing as data: what was asked, and its rows ready to stream from a read-only connection."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from omega_db import db
+from omega_db.errors import MissingMigrationError
+
+BATCH_ROWS = 2_000  # small enough to keep memory flat, big enough for few writes
+
+
+class ListingKind(str, Enum):
+    """Which of the listing commands asked."""
+
+    lessons = "lessons"
+    outcomes = "outcomes"
+    tasks = "tasks"
+
+
+class TaskStatus(str, Enum):
+    """The task states OMEGA uses, and `all`."""
+
+    pending = "pending"
+    delivered = "delivered"
+    cancelled = "cancelled"
+    failed = "failed"
+    all = "all"
+
+
+@dataclass(frozen=True)
+class Query:
+    """One SELECT in two forms: the columns as stored, and each row as one JSON object built by SQLite."""
+
+    sql: str
+    json_sql: str
+    params: tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a listing command was asked: the command and its filters (for titles and notes)."""
+
+    kind: ListingKind
+    project: str | None = None
+    only: bool = False
+    sender: str | None = None
+    domain: str | None = None
+    hours: float | None = None
+    status: TaskStatus = TaskStatus.pending
+    due: bool = False
+    limit: int = 0  # 0: no cap
+    injected: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A listing ready to stream from an open read-only connection."""
+
+    question: Question
+    columns: tuple[str, ...]
+    sql: str  # selects the columns, values as stored
+    json_sql: str  # the same rows, each one JSON object built by SQLite
+    params: tuple[object, ...]
+    before_011: bool  # the table has no project column: every row is general
+    conn: sqlite3.Connection = field(repr=False, compare=False)
+    # OMEGA's own query for the lessons it injects: its rows come first, then the listing's other
+    # rows (sql, skipped by id, the first column, when head gave them; none with --injected).
+    # With a head, the JSON queries select (id, json).
+    head: Query | None = None
+    window: int = 0  # the listing's rows above this count are the agent's (0: no window to mark)
+
+    def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
+        """The rows as tuples, a bounded batch at a time (never all in memory)."""
+        return self._stream(self.sql, self.head.sql if self.head else "", size)
+
+    def json_batches(self, size: int = BATCH_ROWS) -> Iterator[list[bytes]]:
+        """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time."""
+        previous = self.conn.text_factory
+        # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
+        self.conn.text_factory = bytes
+        try:
+            for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size):
+                yield [row[-1] for row in rows]  # type: ignore[misc]
+        finally:
+            self.conn.text_factory = previous
+
+    def _stream(self, main: str, head: str, size: int) -> Iterator[list[tuple[object, ...]]]:
+        if not head or self.head is None:
+            cursor = self.conn.execute(main, self.params)
+            while rows := cursor.fetchmany(size):
+                yield rows
+            return
+        # OMEGA's own query first (at most WINDOW rows), cut to --limit here: a smaller
+        # LIMIT in SQL could order rows with equal updated_at differently than OMEGA does.
+        left = self.question.limit or None
+        first = self.conn.execute(head, self.head.params).fetchall()[:left]
+        if first:
+            yield first
+        if not main:
+            return
+        seen = {row[0] for row in first}
+        left = None if left is None else left - len(first)
+        cursor = self.conn.execute(main, self.params)
+        while left != 0 and (rows := cursor.fetchmany(size)):
+            rows = [row for row in rows if row[0] not in seen][:left]
+            left = None if left is None else left - len(rows)
+            if rows:
+                yield rows
+
+
+@contextlib.contextmanager
+def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[sqlite3.Connection]:
+    """A read-only connection for one listing; SQLite errors met inside become OmegaDbError."""
+    conn = db.connect_readonly(path, timeout=timeout)
+    try:
+        with db.translate_errors(path):
+            yield conn
+    except MissingMigrationError as exc:  # the query knows the table, only we know the file
+        raise MissingMigrationError(f"{path}: {exc.message}") from None
+    finally:
+        conn.close()
