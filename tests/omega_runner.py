@@ -26,27 +26,29 @@ OMEGA_003 = (
     "UNIQUE(sender_id, key))",
 )
 
-# Later OMEGA releases (omega-schema.md, "What later OMEGA releases do").
+# OMEGA's own 012 and 013 (omega-schema.md), statement by statement as its runner runs them.
 OMEGA_012 = (
     "CREATE TABLE IF NOT EXISTS project_sessions (id TEXT PRIMARY KEY, channel TEXT NOT NULL, "
-    "sender_id TEXT NOT NULL, project TEXT NOT NULL, session_id TEXT NOT NULL, parent_project TEXT, "
+    "sender_id TEXT NOT NULL, project TEXT NOT NULL DEFAULT '', session_id TEXT NOT NULL, parent_project TEXT, "
     "created_at TEXT NOT NULL DEFAULT (datetime('now')), updated_at TEXT NOT NULL DEFAULT (datetime('now')), "
     "UNIQUE(channel, sender_id, project))",
     "CREATE INDEX IF NOT EXISTS idx_project_sessions_lookup ON project_sessions(channel, sender_id, project)",
     "ALTER TABLE conversations ADD COLUMN project TEXT NOT NULL DEFAULT ''",
-    "CREATE INDEX IF NOT EXISTS idx_conversations_project ON conversations(channel, sender_id, project)",
+    "CREATE INDEX IF NOT EXISTS idx_conversations_project "
+    "ON conversations(channel, sender_id, project, status, last_activity)",
 )
 OMEGA_013 = (
-    "CREATE TABLE lessons_new (id TEXT PRIMARY KEY, sender_id TEXT NOT NULL, domain TEXT NOT NULL, "
+    "CREATE TABLE lessons_v2 (id TEXT PRIMARY KEY, sender_id TEXT NOT NULL, domain TEXT NOT NULL, "
     "rule TEXT NOT NULL, project TEXT NOT NULL DEFAULT '', occurrences INTEGER NOT NULL DEFAULT 1, "
     "created_at TEXT NOT NULL DEFAULT (datetime('now')), updated_at TEXT NOT NULL DEFAULT (datetime('now')))",
-    "INSERT INTO lessons_new SELECT * FROM lessons",
+    "INSERT INTO lessons_v2 SELECT * FROM lessons",
     "DROP TABLE lessons",
-    "ALTER TABLE lessons_new RENAME TO lessons",
+    "ALTER TABLE lessons_v2 RENAME TO lessons",
     "CREATE INDEX IF NOT EXISTS idx_lessons_sender ON lessons(sender_id)",
     "CREATE INDEX IF NOT EXISTS idx_lessons_project ON lessons(sender_id, project)",
     "CREATE INDEX IF NOT EXISTS idx_lessons_domain ON lessons(sender_id, domain, project)",
 )
+UPSTREAM = {"012": OMEGA_012, "013": OMEGA_013}
 
 
 def shipped(number: str) -> chain.Migration:

@@ -237,7 +237,7 @@ def lessons(
         typer.Option(
             "--project",
             metavar="P",
-            help="What OMEGA injects when P is active: P's lessons first, then the general ones "
+            help="The lessons OMEGA draws on when P is active: P's first, then the general ones "
             "('': general only).",
             show_default=False,
         ),
@@ -245,18 +245,29 @@ def lessons(
     only: Annotated[bool, typer.Option("--only", help="With --project P: P's lessons alone.")] = False,
     sender: SenderOpt = None,
     domain: DomainOpt = None,
+    injected: Annotated[
+        bool,
+        typer.Option(
+            "--injected",
+            help="Exactly the (at most 50) lessons OMEGA v1.3.0 injects, by its own query: with --sender, "
+            "what that sender's conversations see; without, what the heartbeat sees.",
+        ),
+    ] = False,
     limit: LimitOpt = None,
     fmt: FormatOpt = Format.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
     config: ConfigOpt = None,
 ) -> None:
-    """List lessons, most recently updated first (read-only).
+    """List lessons in OMEGA's order, most recently updated first (read-only).
 
-    No --project: every lesson of every project.
+    No --project: every lesson of every project. OMEGA injects at most 50
+    lessons: where the list holds the same lessons OMEGA's query chooses from,
+    the ones it injects come first and the table marks where they end.
 
     \b
     Examples:
       omega-db lessons --project my-app
+      omega-db lessons --project my-app --sender alice --injected
       omega-db lessons --project my-app --only --sender alice
       omega-db lessons --project '' -f json
       omega-db lessons ~/.omega/data/memory.db --domain coding -f csv > lessons.csv
@@ -265,7 +276,8 @@ def lessons(
 
     with scoped.reading(_database(ctx, database, config), timeout=timeout) as found:
         _notes(found.notes)
-        answer = queries.lessons(found.conn, project=project, only=only, sender=sender, domain=domain, limit=limit)
+        answer = queries.lessons(found.conn, project=project, only=only, sender=sender, domain=domain, limit=limit,
+                                 injected=injected)
         listing.render_listing(answer, fmt)
 
 

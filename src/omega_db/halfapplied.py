@@ -61,7 +61,8 @@ class HalfApplied:
 
     migration: Migration
     prefix: tuple[Migration, ...]  # the recorded chain it should follow
-    present: tuple[str, ...]
+    present: tuple[str, ...]  # what the migration adds (or makes on the way) that is there
+    gone: tuple[str, ...]  # what the migration removes that is already gone
     missing: tuple[str, ...]
     steps: tuple[str, ...]  # what the repair would do, in words
     blocker: str = ""  # why it cannot be repaired automatically, if it cannot
@@ -69,11 +70,10 @@ class HalfApplied:
 
     def describe(self) -> str:
         """What is there and what is not, in one sentence."""
+        found = [f"present {', '.join(self.present)}"] if self.present else []
+        found += [f"already removed {', '.join(self.gone)}"] if self.gone else []
         missing = ", ".join(self.missing) if self.missing else "nothing but its _migrations row"
-        return (
-            f"{self.migration.name} is half-applied (not recorded): present {', '.join(self.present)}; "
-            f"missing {missing}"
-        )
+        return f"{self.migration.name} is half-applied (not recorded): {'; '.join(found)}; missing {missing}"
 
     def remedy(self) -> str:
         """What `migrate --repair` would do about it."""
@@ -146,21 +146,23 @@ def detect(conn: sqlite3.Connection, plan: Plan) -> HalfApplied | None:
     real = compare.facts(actual)
     try:
         f_before = compare.facts(schema.expected(prefix))
-        if real <= f_before:
-            return None  # nothing beyond what the recorded migrations make (the usual case): fast
         f_after = compare.facts(schema.expected(prefix + (nxt,)))
+        removes = f_before - f_after  # e.g. 013 drops the UNIQUE constraint of lessons
+        if real <= f_before and removes <= real:
+            return None  # the recorded migrations' shape, nothing more, nothing removed (the usual case): fast
         transient = _transient_facts(prefix, nxt) - f_before - f_after
     except sqlite3.Error:
         return None  # the file itself does not apply in memory: applying it for real will say why
     started = ((f_after - f_before) | transient) & real
-    if not started:
+    gone = removes - real
+    if not started and not gone:
         return None
     try:
         steps, blocker = tuple(step.text for step in plan_steps(conn, actual, prefix, nxt, transient)), ""
     except Unrepairable as exc:
         steps, blocker = (), str(exc)
     present, missing = _collapse(started), _collapse(set(f_after - real))
-    return HalfApplied(nxt, prefix, present, missing, steps, blocker, frozenset(transient))
+    return HalfApplied(nxt, prefix, present, _collapse(gone), missing, steps, blocker, frozenset(transient))
 
 
 def plan_steps(
