@@ -18,17 +18,14 @@ from typer.testing import CliRunner
 
 from omega_db.cli import app
 from tests import helpers
-from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are fixtures)
+from tests.faultkit import (
     M010,
     M011,
     WRITER,
     assert_at_010_or_011,
-    big_010,
-    big_digest,
     copy_db,
     hold_lock,
     omega_db,
-    references,
     release,
     rows_digest,
     stderr_sentence,

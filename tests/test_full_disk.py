@@ -16,15 +16,12 @@ import pytest
 
 from omega_db import migrate
 from tests import helpers
-from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are fixtures)
+from tests.faultkit import (
     M010,
     M011,
     assert_at_010_or_011,
-    big_010,
-    big_digest,
     copy_db,
     omega_db,
-    references,
     stderr_sentence,
 )
 

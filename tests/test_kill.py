@@ -21,17 +21,14 @@ import pytest
 
 from omega_db import migrate
 from tests import helpers
-from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are fixtures)
+from tests.faultkit import (
     COLUMNS_010,
     M010,
     M011,
     assert_at_010_or_011,
-    big_010,
-    big_digest,
     copy_db,
     digest_of,
     omega_db,
-    references,
     rows_digest,
     schema,
     stderr_sentence,
