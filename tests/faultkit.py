@@ -137,14 +137,6 @@ def assert_at_010_or_011(
 # --- processes ----------------------------------------------------------------------------
 
 
-def omega_db(*args: str, preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen[str]:
-    """Start `omega-db ARGS` as a real process."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "omega_db", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn,
-    )
-
-
 def writing_began(path: Path, journal_mode: str) -> Callable[[], bool]:
     """A probe that turns true once the migration has written its first page."""
     if journal_mode == "wal":

@@ -129,9 +129,21 @@ def recorded(path: Path) -> list[str]:
         conn.close()
 
 
-def run_cli(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """Run omega-db as a real process (python -m omega_db), capturing text output."""
-    return subprocess.run(
-        [sys.executable, "-m", "omega_db", *args],
-        capture_output=True, text=True, timeout=timeout, **kwargs,
-    )
+def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
+    """Start omega-db as a real process (python -m omega_db); stdout and stderr piped as text.
+
+    Keyword arguments go to subprocess.Popen (env, cwd, preexec_fn, stderr=..., errors=...).
+    """
+    options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    return subprocess.Popen([sys.executable, "-m", "omega_db", *args], **options)
+
+
+def run_cli(*args: str, timeout: float = 120, **popen: Any) -> subprocess.CompletedProcess[str]:
+    """Run omega-db as a real process to its end (start_cli, then wait), capturing text output."""
+    with start_cli(*args, **popen) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

@@ -25,7 +25,6 @@ from tests.faultkit import (
     assert_at_010_or_011,
     copy_db,
     hold_lock,
-    omega_db,
     release,
     rows_digest,
     stderr_sentence,
@@ -121,8 +120,8 @@ def test_two_migrates_at_once_apply_011_once(
 ) -> None:
     """Cron and a person both run migrate: both succeed, 011 is applied once, no row lost."""
     path = copy_db(big_010, tmp_path / "race.db")
-    first = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
-    second = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
+    first = helpers.start_cli("migrate", "--timeout", "60", "-f", "json", str(path))
+    second = helpers.start_cli("migrate", "--timeout", "60", "-f", "json", str(path))
     reported = []
     for proc in (first, second):
         out, err = proc.communicate(timeout=120)

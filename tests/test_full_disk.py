@@ -21,7 +21,6 @@ from tests.faultkit import (
     M011,
     assert_at_010_or_011,
     copy_db,
-    omega_db,
     stderr_sentence,
 )
 
@@ -46,10 +45,9 @@ def test_full_disk_during_migrate_leaves_010_intact(
     # Rollback journal: the database file must grow (the lessons copy, the new index).
     # WAL: the file waits for a checkpoint; the log is what grows, from nothing.
     limit = path.stat().st_size + 65536 if journal_mode == "delete" else 1 << 20
-    proc = omega_db("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit))
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1, err
-    sentence = stderr_sentence(err, path)
+    proc = helpers.run_cli("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit))
+    assert proc.returncode == 1, proc.stderr
+    sentence = stderr_sentence(proc.stderr, path)
     assert "rolled back" in sentence and "free some disk space" in sentence, sentence
     assert assert_at_010_or_011(path, big_digest, references) == M010
     if journal_mode == "delete":
@@ -96,17 +94,15 @@ def test_no_migration_without_the_backup_asked_for(tmp_path: Path) -> None:
     before = helpers.fingerprint(path)
     rows = helpers.dump(path)
 
-    proc = omega_db("migrate", str(path), preexec_fn=file_size_limit(limit))
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
-    assert "backup" in stderr_sentence(err, path)
+    proc = helpers.run_cli("migrate", str(path), preexec_fn=file_size_limit(limit), timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "backup" in stderr_sentence(proc.stderr, path)
     assert helpers.fingerprint(path) == before
     assert helpers.dump(path) == rows
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db"]  # no partial backup left
 
     # The control: under the same limit, without a backup, the migration itself succeeds,
     # so it was the missing backup, not the limit, that stopped the first run.
-    proc = omega_db("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit))
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    proc = helpers.run_cli("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit), timeout=60)
+    assert proc.returncode == 0, proc.stderr
     assert helpers.recorded(path)[-1] == M011

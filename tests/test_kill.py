@@ -28,7 +28,6 @@ from tests.faultkit import (
     assert_at_010_or_011,
     copy_db,
     digest_of,
-    omega_db,
     rows_digest,
     schema,
     stderr_sentence,
@@ -50,7 +49,7 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
     """SIGKILL at points across the 011 migration: each time exactly 010 or 011, no row lost."""
     # Measure the writing window once: from the first page written to the process's end.
     path = copy_db(big_010, tmp_path / "calibrate.db", journal_mode)
-    proc = omega_db("migrate", "--no-backup", str(path))
+    proc = helpers.start_cli("migrate", "--no-backup", str(path))
     assert wait_for(writing_began(path, journal_mode), proc)
     started = time.monotonic()
     _, err = proc.communicate(timeout=120)
@@ -60,7 +59,7 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
     outcomes: list[tuple[float, bool, str]] = []
     for i, fraction in enumerate(fractions):
         path = copy_db(big_010, tmp_path / f"kill-{i}.db", journal_mode)
-        proc = omega_db("migrate", "--no-backup", str(path))
+        proc = helpers.start_cli("migrate", "--no-backup", str(path))
         began = wait_for(writing_began(path, journal_mode), proc)
         if fraction == "commit":
             wait_for(lambda path=path: not Path(f"{path}-journal").exists(), proc)
@@ -101,7 +100,7 @@ def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Pat
     """A copy cut short must not pass for a backup (it would open as an empty database)."""
     path = copy_db(big_010, tmp_path / "memory.db")
     before = helpers.fingerprint(path)
-    proc = omega_db("migrate", str(path))
+    proc = helpers.start_cli("migrate", str(path))
     assert wait_for(lambda: any(tmp_path.glob("memory.db.bak-*")), proc)
     time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
@@ -112,10 +111,9 @@ def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Pat
         if not named.name.endswith((".partial", "-journal")):
             assert digest_of(named) == digest_of(big_010), f"{named.name} is not a whole backup"
     # The next run makes a whole backup and migrates.
-    proc = omega_db("migrate", "-f", "json", str(path))
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    backup = Path(json.loads(out)["backup"])
+    done = helpers.run_cli("migrate", "-f", "json", str(path))
+    assert done.returncode == 0, done.stderr
+    backup = Path(json.loads(done.stdout)["backup"])
     assert digest_of(backup) == digest_of(big_010)
 
 
@@ -147,7 +145,7 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
     half_new = helpers.connect(template).execute("SELECT count(*) FROM lessons_new").fetchone()
 
     path = copy_db(template, tmp_path / "calibrate.db")
-    proc = omega_db("migrate", "--repair", "--no-backup", str(path))
+    proc = helpers.start_cli("migrate", "--repair", "--no-backup", str(path))
     assert wait_for(writing_began(path, "delete"), proc)
     started = time.monotonic()
     _, err = proc.communicate(timeout=120)
@@ -157,7 +155,7 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
     states = []
     for i, fraction in enumerate((0.1, 0.6, "commit")):
         path = copy_db(template, tmp_path / f"repair-{i}.db")
-        proc = omega_db("migrate", "--repair", "--no-backup", str(path))
+        proc = helpers.start_cli("migrate", "--repair", "--no-backup", str(path))
         wait_for(writing_began(path, "delete"), proc)
         if fraction == "commit":
             wait_for(lambda path=path: not Path(f"{path}-journal").exists(), proc)
@@ -191,7 +189,7 @@ def test_ctrl_c_during_migrate_rolls_back_and_says_so(
 ) -> None:
     """SIGINT mid-migration: the process rolls back itself (no hot journal left), exit 130."""
     path = copy_db(big_010, tmp_path / "memory.db")
-    proc = omega_db("migrate", "--no-backup", str(path))
+    proc = helpers.start_cli("migrate", "--no-backup", str(path))
     assert wait_for(writing_began(path, "delete"), proc)
     time.sleep(0.02)
     proc.send_signal(signal.SIGINT)

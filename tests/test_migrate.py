@@ -342,15 +342,10 @@ def test_a_migration_rolled_back_leaves_no_backup_behind(seeded_010: Path, tmp_p
 
 def test_progress_is_drawn_on_a_terminal_and_not_in_a_pipe(seeded_010: Path, tmp_path: Path) -> None:
     import pty
-    import subprocess
-    import sys
 
     main, child = pty.openpty()
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "omega_db", "migrate", str(seeded_010)],
-            stdout=subprocess.PIPE, stderr=child, text=True, timeout=60,
-        )
+        proc = helpers.run_cli("migrate", str(seeded_010), stderr=child, timeout=60)
         os.close(child)
         drawn = b""
         while True:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import helpers
 from tests.inputkit import READERS, seeded
 
 
@@ -20,10 +19,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("fmt", ["table", "json"])
 @pytest.mark.parametrize("command", READERS)
 def test_a_closed_stdout_is_exit_0_and_silent(database: Path, command: str, fmt: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "omega_db", command, str(database), "-f", fmt],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc = helpers.start_cli(command, str(database), "-f", fmt)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # before the command writes a byte: its first write meets EPIPE
     err = proc.stderr.read()
