@@ -157,16 +157,6 @@ def wait_for(probe: Callable[[], bool], proc: subprocess.Popen[str], limit: floa
     return True
 
 
-def stderr_sentence(stderr: str, path: Path) -> str:
-    """The error a failed command printed: one line, no traceback, naming the file."""
-    assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert str(path) in lines[0], stderr
-    return lines[0]
-
-
-
 # --- another process holding the lock -----------------------------------------------------
 
 LOCK_HOLDER = textwrap.dedent("""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from typer.testing import CliRunner
 
@@ -39,8 +40,18 @@ def args_for(command: str, path: Path) -> list[str]:
     return [command, str(path), "-f", "json"]
 
 
-def one_sentence(ran: Ran, path: Path) -> str:
-    """The single error line, which names the file; nothing on stdout."""
+class Printed(Protocol):
+    """What a finished command printed: a Ran, a CompletedProcess, a CliRunner result."""
+
+    @property
+    def stdout(self) -> str: ...
+
+    @property
+    def stderr(self) -> str: ...
+
+
+def one_sentence(ran: Printed, path: Path) -> str:
+    """The single error line, which names the file; no traceback, nothing on stdout."""
     assert "Traceback" not in ran.stderr
     lines = [line for line in ran.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, ran.stderr

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from omega_db.cli import app
 from tests import helpers
-from tests.inputkit import COMMANDS, READERS, Ran, args_for, invoke, listing, one_sentence, seeded
+from tests.inputkit import COMMANDS, READERS, args_for, invoke, listing, one_sentence, seeded
 
 
 def test_every_command_is_covered() -> None:
@@ -106,7 +106,7 @@ def test_a_fifo_is_refused_without_opening_it(tmp_path: Path, command: str) -> N
     os.mkfifo(path)
     proc = helpers.run_cli(*args_for(command, path), timeout=30)
     assert proc.returncode == 2, proc.stderr
-    assert "not a regular file" in one_sentence(Ran(proc.returncode, proc.stdout, proc.stderr), path)
+    assert "not a regular file" in one_sentence(proc, path)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -207,7 +207,7 @@ def test_a_real_process_prints_no_traceback(tmp_path: Path, command: str) -> Non
     assert proc.returncode == expected, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     if command != "verify":
-        one_sentence(Ran(proc.returncode, proc.stdout, proc.stderr), path)
+        one_sentence(proc, path)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

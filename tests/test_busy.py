@@ -27,9 +27,8 @@ from tests.faultkit import (
     hold_lock,
     release,
     rows_digest,
-    stderr_sentence,
 )
-from tests.inputkit import READERS
+from tests.inputkit import READERS, one_sentence
 
 
 @pytest.mark.parametrize("backup", [False, True], ids=["no-backup", "backup"])
@@ -45,7 +44,7 @@ def test_migrate_gives_up_on_a_held_write_lock(seeded_010: Path, backup: bool) -
     finally:
         release(holder)
     assert proc.returncode == 1, proc.stderr
-    assert "OMEGA" in stderr_sentence(proc.stderr, seeded_010)
+    assert "OMEGA" in one_sentence(proc, seeded_010)
     assert 1.0 <= elapsed < 20
     assert helpers.fingerprint(seeded_010) == before
     assert helpers.recorded(seeded_010)[-1] == M010
@@ -109,7 +108,7 @@ def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: s
     finally:
         release(holder)
     assert result.exit_code == 1, result.stderr
-    assert "OMEGA" in stderr_sentence(result.stderr, seeded_010)
+    assert "OMEGA" in one_sentence(result, seeded_010)
     assert result.stdout == ""
     assert 0.5 <= elapsed < 10
     assert helpers.fingerprint(seeded_010) == before
@@ -142,6 +141,6 @@ def test_migrate_gives_up_on_a_reader_that_outlasts_the_timeout(seeded_010: Path
     finally:
         release(holder)
     assert proc.returncode == 1, proc.stderr
-    assert "OMEGA" in stderr_sentence(proc.stderr, seeded_010)
+    assert "OMEGA" in one_sentence(proc, seeded_010)
     assert helpers.fingerprint(seeded_010) == before
     assert sorted(p.name for p in seeded_010.parent.iterdir()) == [seeded_010.name]

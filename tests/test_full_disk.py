@@ -16,13 +16,8 @@ import pytest
 
 from omega_db import migrate
 from tests import helpers
-from tests.faultkit import (
-    M010,
-    M011,
-    assert_at_010_or_011,
-    copy_db,
-    stderr_sentence,
-)
+from tests.faultkit import M010, M011, assert_at_010_or_011, copy_db
+from tests.inputkit import one_sentence
 
 
 def file_size_limit(limit: int) -> Callable[[], None]:
@@ -47,7 +42,7 @@ def test_full_disk_during_migrate_leaves_010_intact(
     limit = path.stat().st_size + 65536 if journal_mode == "delete" else 1 << 20
     proc = helpers.run_cli("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit))
     assert proc.returncode == 1, proc.stderr
-    sentence = stderr_sentence(proc.stderr, path)
+    sentence = one_sentence(proc, path)
     assert "rolled back" in sentence and "free some disk space" in sentence, sentence
     assert assert_at_010_or_011(path, big_digest, references) == M010
     if journal_mode == "delete":
@@ -96,7 +91,7 @@ def test_no_migration_without_the_backup_asked_for(tmp_path: Path) -> None:
 
     proc = helpers.run_cli("migrate", str(path), preexec_fn=file_size_limit(limit), timeout=60)
     assert proc.returncode == 1, proc.stderr
-    assert "backup" in stderr_sentence(proc.stderr, path)
+    assert "backup" in one_sentence(proc, path)
     assert helpers.fingerprint(path) == before
     assert helpers.dump(path) == rows
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db"]  # no partial backup left

@@ -30,11 +30,10 @@ from tests.faultkit import (
     digest_of,
     rows_digest,
     schema,
-    stderr_sentence,
     wait_for,
     writing_began,
 )
-from tests.inputkit import READERS
+from tests.inputkit import READERS, one_sentence
 
 
 @pytest.mark.parametrize(
@@ -76,7 +75,7 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
             before = helpers.fingerprint(path), helpers.fingerprint(journal)
             read = helpers.run_cli("status", str(path))
             assert read.returncode == 1, read.stderr
-            assert "unfinished write" in stderr_sentence(read.stderr, path)
+            assert "unfinished write" in one_sentence(read, path)
             assert (helpers.fingerprint(path), helpers.fingerprint(journal)) == before
         state = assert_at_010_or_011(path, big_digest, references)
         outcomes.append((fraction, began and alive, state))
@@ -236,7 +235,7 @@ def test_read_commands_explain_a_hot_journal_and_leave_it(
     before = helpers.fingerprint(path), helpers.fingerprint(journal)
     proc = helpers.run_cli(command, str(path), "-f", "json")
     assert proc.returncode == 1, proc.stderr
-    assert "unfinished write" in stderr_sentence(proc.stderr, path)
+    assert "unfinished write" in one_sentence(proc, path)
     assert proc.stdout == ""
     assert (helpers.fingerprint(path), helpers.fingerprint(journal)) == before
     # The next read-write open (OMEGA's, or migrate's) rolls it back: every row as it was.
