@@ -46,9 +46,7 @@ def migrated_db(db_path: Path) -> Path:
 @pytest.fixture
 def seeded_010(db_path: Path) -> Path:
     """A database at 010 with rows in every table."""
-    helpers.build(db_path, to="010")
-    helpers.seed(db_path)
-    return db_path
+    return helpers.seeded(db_path, to="010")
 
 
 # --- built once per session: copy them, never change them -----------------------------------

@@ -1,4 +1,4 @@
-"""Building, filling and fingerprinting real OMEGA databases for the tests."""
+"""Building, filling and fingerprinting real OMEGA databases for the tests; running omega-db."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from omega_db import migrate
+from omega_db import migrate, schema
 
 SENDERS = ("alice", "bob", "télé-42")
 DOMAINS = ("coding", "trading", "writing")
@@ -90,6 +90,13 @@ def seed(path: Path, *, n: int = 12) -> None:
         conn.close()
 
 
+def seeded(path: Path, to: str | None = None) -> Path:
+    """A database with rows in every table (at 011, or at `to`): build, then seed."""
+    build(path, to=to)
+    seed(path)
+    return path
+
+
 def user_tables(conn: sqlite3.Connection) -> list[str]:
     """Ordinary tables, without SQLite's and FTS5's internal ones."""
     return [
@@ -125,6 +132,25 @@ def recorded(path: Path) -> list[str]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         return [n for (n,) in conn.execute("SELECT name FROM _migrations ORDER BY name")]
+    finally:
+        conn.close()
+
+
+def listing(folder: Path) -> list[str]:
+    """The names in a folder: nothing may appear beside a database a command refused."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def backups(path: Path) -> list[Path]:
+    """The backups beside a database (`<name>.bak-<stamp>`), oldest first."""
+    return sorted(path.parent.glob(f"{path.name}.bak-*"))
+
+
+def structure(path: Path) -> schema.Schema:
+    """A database's structure as omega-db reads it (compare two with omega_db.compare)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return schema.read(conn)
     finally:
         conn.close()
 

@@ -9,10 +9,12 @@ from typing import Protocol
 from typer.testing import CliRunner
 
 from omega_db.cli import app
-from tests import helpers
+from tests.helpers import listing, seeded
 
 COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks")
 READERS = tuple(c for c in COMMANDS if c != "migrate")
+# listing and seeded live in helpers; importing them from here still works.
+__all__ = ["COMMANDS", "READERS", "Printed", "Ran", "args_for", "invoke", "listing", "one_sentence", "seeded"]
 
 
 @dataclass(frozen=True)
@@ -58,15 +60,3 @@ def one_sentence(ran: Printed, path: Path) -> str:
     assert str(path) in lines[0], ran.stderr
     assert ran.stdout.strip() == ""
     return lines[0]
-
-
-def listing(folder: Path) -> list[str]:
-    """The names in a folder: nothing may appear beside a database a command refused."""
-    return sorted(p.name for p in folder.iterdir())
-
-
-def seeded(path: Path, to: str | None = None) -> Path:
-    """A database with rows in every table (at 011, or at `to`)."""
-    helpers.build(path, to=to)
-    helpers.seed(path)
-    return path

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import helpers
-from tests.inputkit import COMMANDS, invoke, listing, seeded
+from tests.inputkit import COMMANDS, invoke
 
 COMMON_BAD = [
     (["--format", "xml"], "--format"),
@@ -42,7 +42,7 @@ BAD_OPTIONS = [(c, a, o) for c in COMMANDS for a, o in COMMON_BAD] + SPECIFIC_BA
 @pytest.fixture(scope="module")
 def seeded_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One seeded 011 database shared by the bad-option cases (none may change it)."""
-    return seeded(tmp_path_factory.mktemp("bad-options") / "memory.db")
+    return helpers.seeded(tmp_path_factory.mktemp("bad-options") / "memory.db")
 
 
 @pytest.mark.parametrize(("command", "extra", "option"), BAD_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
@@ -53,7 +53,7 @@ def test_a_bad_option_value_is_exit_2(runner: CliRunner, seeded_011: Path, comma
     assert option in ran.stderr
     assert ran.stdout.strip() == ""
     assert helpers.fingerprint(seeded_011) == before
-    assert listing(seeded_011.parent) == ["memory.db"]
+    assert helpers.listing(seeded_011.parent) == ["memory.db"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -48,7 +48,7 @@ def test_migrate_gives_up_on_a_held_write_lock(seeded_010: Path, backup: bool) -
     assert 1.0 <= elapsed < 20
     assert helpers.fingerprint(seeded_010) == before
     assert helpers.recorded(seeded_010)[-1] == M010
-    assert sorted(p.name for p in seeded_010.parent.iterdir()) == [seeded_010.name]  # no backup
+    assert helpers.listing(seeded_010.parent) == [seeded_010.name]  # no backup
 
 
 @pytest.mark.parametrize("journal_mode", ["delete", "wal"])
@@ -143,4 +143,4 @@ def test_migrate_gives_up_on_a_reader_that_outlasts_the_timeout(seeded_010: Path
     assert proc.returncode == 1, proc.stderr
     assert "OMEGA" in one_sentence(proc, seeded_010)
     assert helpers.fingerprint(seeded_010) == before
-    assert sorted(p.name for p in seeded_010.parent.iterdir()) == [seeded_010.name]
+    assert helpers.listing(seeded_010.parent) == [seeded_010.name]

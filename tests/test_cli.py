@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
@@ -53,11 +55,5 @@ def test_errors_are_one_sentence_and_debug_shows_the_traceback(tmp_path) -> None
     assert "Traceback" not in plain.stderr
     debug = helpers.run_cli("--debug", "status", str(path))
     assert debug.returncode == 2 and "Traceback" in debug.stderr
-    env_debug = helpers.run_cli("status", str(path), env={"OMEGA_DB_DEBUG": "1", **_base_env()})
+    env_debug = helpers.run_cli("status", str(path), env={**os.environ, "OMEGA_DB_DEBUG": "1"})
     assert "Traceback" in env_debug.stderr
-
-
-def _base_env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != "OMEGA_DB_DEBUG"}

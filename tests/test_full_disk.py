@@ -59,8 +59,7 @@ def db_with_free_pages(path: Path) -> int:
     (lessons copy, indexes) into free pages and only reads the outcomes at the end,
     so it fits under a cap where they begin; a backup, a whole copy, does not.
     """
-    helpers.build(path, to="010")
-    helpers.seed(path)
+    helpers.seeded(path, to="010")
     conn = helpers.connect(path)
     try:
         conn.execute("CREATE TABLE filler (x BLOB)")
@@ -94,7 +93,7 @@ def test_no_migration_without_the_backup_asked_for(tmp_path: Path) -> None:
     assert "backup" in one_sentence(proc, path)
     assert helpers.fingerprint(path) == before
     assert helpers.dump(path) == rows
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db"]  # no partial backup left
+    assert helpers.listing(tmp_path) == ["memory.db"]  # no partial backup left
 
     # The control: under the same limit, without a backup, the migration itself succeeds,
     # so it was the missing backup, not the limit, that stopped the first run.

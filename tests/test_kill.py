@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from omega_db import migrate
+from omega_db import compare, migrate
 from tests import helpers
 from tests.faultkit import (
     COLUMNS_010,
@@ -116,21 +116,6 @@ def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Pat
     assert digest_of(backup) == digest_of(big_010)
 
 
-def structure_differences(path: Path, reference: Path) -> list:
-    """What omega-db's own structure comparison finds between two files (empty: the same)."""
-    from omega_db import compare
-    from omega_db import schema as structure
-
-    read = []
-    for p in (reference, path):
-        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
-        try:
-            read.append(structure.read(conn))
-        finally:
-            conn.close()
-    return compare.compare(*read)
-
-
 def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
     tmp_path: Path, big_010: Path, big_digest: dict, references: dict
 ) -> None:
@@ -176,7 +161,7 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
         if half:
             assert schema(path) == half_schema and helpers.recorded(path)[-1] == M010
         else:  # repair may word the SQL differently ("outcomes" quoted): compare the structure
-            assert structure_differences(path, clean_011) == [] and helpers.recorded(path)[-1] == M011
+            assert compare.compare(helpers.structure(clean_011), helpers.structure(path)) == [] and helpers.recorded(path)[-1] == M011
         states.append("half" if half else M011)
         result = migrate.migrate(path, repair_half_applied=True, make_backup=False)
         assert result.current == M011
@@ -213,8 +198,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 def hot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A seeded 011 database whose writer died mid-transaction (a hot journal beside it),
     and its rows as they were before that write."""
-    path = helpers.build(tmp_path_factory.mktemp("hot") / "memory.db")
-    helpers.seed(path)
+    path = helpers.seeded(tmp_path_factory.mktemp("hot") / "memory.db")
     rows = helpers.dump(path)
     proc = subprocess.run([sys.executable, "-c", DIE_MID_WRITE, str(path)], timeout=60)
     assert proc.returncode == -signal.SIGKILL

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from tests import helpers
-from tests.inputkit import READERS, seeded
+from tests.inputkit import READERS
 
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded 011 database (healthy, so verify's own answer is exit 0)."""
-    return seeded(tmp_path_factory.mktemp("pipes") / "memory.db")
+    return helpers.seeded(tmp_path_factory.mktemp("pipes") / "memory.db")
 
 
 @pytest.mark.parametrize("fmt", ["table", "json"])
