@@ -1,8 +1,8 @@
 """Shared fixtures: real SQLite files in tmp_path, never the user's home.
 
-Per test: `db_path`, `migrated_db`, `seeded_010` (yours to change). Per session,
-built once and never to be changed (copy them first): `references`, `big_010`,
-`big_digest`.
+Per test, yours to change: `db_path`, `migrated_db`, `seeded_010`. Per session,
+built once, never to be changed (copy one first): `shared_seeded_011`,
+`projects_011`, `references`, `big_010`, `big_digest`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests import faultkit, helpers
+from tests import faultkit, helpers, listing_seed
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +50,19 @@ def seeded_010(db_path: Path) -> Path:
 
 
 # --- built once per session: copy them, never change them -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_seeded_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A healthy database at 011 with rows in every table (helpers.seed), alone in its folder."""
+    return helpers.seeded(tmp_path_factory.mktemp("seeded-011") / "memory.db")
+
+
+@pytest.fixture(scope="session")
+def projects_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database at 011 whose lessons, outcomes and tasks span projects, senders and domains
+    (listing_seed; its expected_* functions are the oracles)."""
+    return listing_seed.build_projects_011(tmp_path_factory.mktemp("projects-011") / "memory.db")
 
 
 @pytest.fixture(scope="session")

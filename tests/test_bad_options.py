@@ -39,26 +39,20 @@ SPECIFIC_BAD = [
 BAD_OPTIONS = [(c, a, o) for c in COMMANDS for a, o in COMMON_BAD] + SPECIFIC_BAD
 
 
-@pytest.fixture(scope="module")
-def seeded_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One seeded 011 database shared by the bad-option cases (none may change it)."""
-    return helpers.seeded(tmp_path_factory.mktemp("bad-options") / "memory.db")
-
-
 @pytest.mark.parametrize(("command", "extra", "option"), BAD_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
-def test_a_bad_option_value_is_exit_2(runner: CliRunner, seeded_011: Path, command: str, extra: list[str], option: str) -> None:
-    before = helpers.fingerprint(seeded_011)
-    ran = invoke(runner, command, str(seeded_011), *extra)
+def test_a_bad_option_value_is_exit_2(runner: CliRunner, shared_seeded_011: Path, command: str, extra: list[str], option: str) -> None:
+    before = helpers.fingerprint(shared_seeded_011)
+    ran = invoke(runner, command, str(shared_seeded_011), *extra)
     assert ran.code == 2, (ran.stdout, ran.stderr)
     assert option in ran.stderr
     assert ran.stdout.strip() == ""
-    assert helpers.fingerprint(seeded_011) == before
-    assert helpers.listing(seeded_011.parent) == ["memory.db"]
+    assert helpers.fingerprint(shared_seeded_011) == before
+    assert helpers.listing(shared_seeded_011.parent) == ["memory.db"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_two_database_arguments_are_exit_2(runner: CliRunner, seeded_011: Path, command: str) -> None:
-    before = helpers.fingerprint(seeded_011)
-    ran = invoke(runner, command, str(seeded_011), str(seeded_011))
+def test_two_database_arguments_are_exit_2(runner: CliRunner, shared_seeded_011: Path, command: str) -> None:
+    before = helpers.fingerprint(shared_seeded_011)
+    ran = invoke(runner, command, str(shared_seeded_011), str(shared_seeded_011))
     assert ran.code == 2
-    assert helpers.fingerprint(seeded_011) == before
+    assert helpers.fingerprint(shared_seeded_011) == before

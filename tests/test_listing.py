@@ -23,11 +23,6 @@ from tests import helpers, listing_seed
 PROJECTS = (None, "", "my-app", "a'b%_", "café-ü", "nope")
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return listing_seed.seed_011(tmp_path_factory.mktemp("listing") / "memory.db")
-
-
 def options(**given: Any) -> list[str]:
     """CLI options for the given values (None: left out; True: a flag)."""
     args: list[str] = []
@@ -65,7 +60,7 @@ def csv_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
 
 @pytest.mark.parametrize("project", PROJECTS)
 def test_lessons_json_equals_omega_semantics(
-    runner: CliRunner, seeded: Path, project: str | None
+    runner: CliRunner, projects_011: Path, project: str | None
 ) -> None:
     for only, sender, domain, limit in itertools.product(
         (False, True), (None, "télé-42"), (None, "coding"), (None, 0, 3)
@@ -75,7 +70,7 @@ def test_lessons_json_equals_omega_semantics(
         got = as_json(
             run(
                 runner,
-                seeded,
+                projects_011,
                 "lessons",
                 "-f",
                 "json",
@@ -83,7 +78,7 @@ def test_lessons_json_equals_omega_semantics(
             )
         )
         expected = listing_seed.expected_lessons(
-            seeded, project=project, only=only, sender=sender, domain=domain, limit=limit
+            projects_011, project=project, only=only, sender=sender, domain=domain, limit=limit
         )
         assert got == expected, (project, only, sender, domain, limit)
         assert all(list(row) == list(listing_seed.LESSON_COLUMNS) for row in got)
@@ -91,7 +86,7 @@ def test_lessons_json_equals_omega_semantics(
 
 @pytest.mark.parametrize("project", PROJECTS)
 def test_outcomes_json_equals_omega_semantics(
-    runner: CliRunner, seeded: Path, project: str | None
+    runner: CliRunner, projects_011: Path, project: str | None
 ) -> None:
     for sender, domain, hours, limit in itertools.product(
         (None, "alice"), (None, "trading"), (None, 2.5, 24), (None, 0, 3)
@@ -99,7 +94,7 @@ def test_outcomes_json_equals_omega_semantics(
         got = as_json(
             run(
                 runner,
-                seeded,
+                projects_011,
                 "outcomes",
                 "-f",
                 "json",
@@ -107,7 +102,7 @@ def test_outcomes_json_equals_omega_semantics(
             )
         )
         expected = listing_seed.expected_outcomes(
-            seeded,
+            projects_011,
             project=project,
             sender=sender,
             domain=domain,
@@ -120,9 +115,9 @@ def test_outcomes_json_equals_omega_semantics(
 
 @pytest.mark.parametrize("project", PROJECTS)
 def test_tasks_json_equals_omega_semantics(
-    runner: CliRunner, seeded: Path, project: str | None
+    runner: CliRunner, projects_011: Path, project: str | None
 ) -> None:
-    columns = listing_seed.task_columns(seeded)
+    columns = listing_seed.task_columns(projects_011)
     for sender, status, due, limit in itertools.product(
         (None, "bob"), (None, "delivered", "all"), (False, True), (None, 2)
     ):
@@ -131,7 +126,7 @@ def test_tasks_json_equals_omega_semantics(
         got = as_json(
             run(
                 runner,
-                seeded,
+                projects_011,
                 "tasks",
                 "-f",
                 "json",
@@ -139,7 +134,7 @@ def test_tasks_json_equals_omega_semantics(
             )
         )
         expected = listing_seed.expected_tasks(
-            seeded, project=project, sender=sender, status=status or "pending", due=due, limit=limit
+            projects_011, project=project, sender=sender, status=status or "pending", due=due, limit=limit
         )
         assert got == expected, (project, sender, status, due, limit)
         assert all(list(row) == columns for row in got)
@@ -157,31 +152,31 @@ def test_tasks_json_equals_omega_semantics(
     ],
 )
 def test_csv_reads_back_as_the_same_rows(
-    runner: CliRunner, seeded: Path, command: str, expected: Any
+    runner: CliRunner, projects_011: Path, command: str, expected: Any
 ) -> None:
     extra = {"outcomes": ["--limit", "0"], "tasks": ["--status", "all"]}.get(command, [])
     for project in ("my-app", "a'b%_", "", None):
-        rows = expected(seeded, project)
+        rows = expected(projects_011, project)
         header, cells = as_csv(
-            run(runner, seeded, command, "-f", "csv", *extra, *options(project=project))
+            run(runner, projects_011, command, "-f", "csv", *extra, *options(project=project))
         )
         assert rows, (command, project)
         assert header == list(rows[0])
         assert cells == csv_cells(rows)
 
 
-def test_csv_and_json_of_nothing(runner: CliRunner, seeded: Path) -> None:
+def test_csv_and_json_of_nothing(runner: CliRunner, projects_011: Path) -> None:
     header, cells = as_csv(
-        run(runner, seeded, "lessons", "-f", "csv", "--project", "nope", "--only")
+        run(runner, projects_011, "lessons", "-f", "csv", "--project", "nope", "--only")
     )
     assert header == list(listing_seed.LESSON_COLUMNS) and cells == []
-    assert as_json(run(runner, seeded, "outcomes", "-f", "json", "--project", "nope")) == []
+    assert as_json(run(runner, projects_011, "outcomes", "-f", "json", "--project", "nope")) == []
 
 
-def test_table_shows_rows_general_and_a_title(runner: CliRunner, seeded: Path) -> None:
-    result = run(runner, seeded, "lessons", "--project", "my-app", "--sender", "alice")
+def test_table_shows_rows_general_and_a_title(runner: CliRunner, projects_011: Path) -> None:
+    result = run(runner, projects_011, "lessons", "--project", "my-app", "--sender", "alice")
     assert result.exit_code == 0 and result.stderr == ""
-    expected = listing_seed.expected_lessons(seeded, project="my-app", sender="alice")
+    expected = listing_seed.expected_lessons(projects_011, project="my-app", sender="alice")
     out = result.stdout
     assert f"Lessons for my-app (+ general), sender alice — {len(expected)} rows" in out
     assert "(general)" in out and "my-app" in out
@@ -190,22 +185,22 @@ def test_table_shows_rows_general_and_a_title(runner: CliRunner, seeded: Path) -
     assert "[red]markup[/red]" in out  # user text is shown, never read as rich markup
 
 
-def test_outcomes_table_has_scores_and_ages(runner: CliRunner, seeded: Path) -> None:
-    result = run(runner, seeded, "outcomes", "--project", "", "--hours", "24")
+def test_outcomes_table_has_scores_and_ages(runner: CliRunner, projects_011: Path) -> None:
+    result = run(runner, projects_011, "outcomes", "--project", "", "--hours", "24")
     assert result.exit_code == 0
     out = result.stdout
     assert "Outcomes for (general), last 24 h" in out and "(general)" in out
-    rows = listing_seed.expected_outcomes(seeded, project="", hours=24)
+    rows = listing_seed.expected_outcomes(projects_011, project="", hours=24)
     assert rows and f"{len(rows)} rows" in out
     assert out.count("h ago)") + out.count("m ago)") >= len(rows)  # "2026-03-01 12:00 (3h ago)"
-    every = run(runner, seeded, "outcomes", "--hours", "24").stdout
+    every = run(runner, projects_011, "outcomes", "--hours", "24").stdout
     assert {"+", "-", "~"} <= set(every.split("\n", 2)[2])  # below the title and the header
 
 
-def test_tasks_table(runner: CliRunner, seeded: Path) -> None:
-    result = run(runner, seeded, "tasks", "--due")
+def test_tasks_table(runner: CliRunner, projects_011: Path) -> None:
+    result = run(runner, projects_011, "tasks", "--due")
     assert result.exit_code == 0
-    due = listing_seed.expected_tasks(seeded, due=True)
+    due = listing_seed.expected_tasks(projects_011, due=True)
     assert f"Due tasks in every project — {len(due)} rows" in result.stdout
     assert "[bold]x[/]" in result.stdout and "ago)" in result.stdout
 
@@ -219,15 +214,15 @@ def test_tasks_table(runner: CliRunner, seeded: Path) -> None:
     ],
 )
 def test_table_says_so_when_nothing_matched(
-    runner: CliRunner, seeded: Path, args: list[str]
+    runner: CliRunner, projects_011: Path, args: list[str]
 ) -> None:
-    result = run(runner, seeded, *args)
+    result = run(runner, projects_011, *args)
     assert result.exit_code == 0
     assert result.stdout.startswith("Nothing matched:") and result.stdout.count("\n") == 1
 
 
-def test_names_are_shown_as_written_never_as_markup(runner: CliRunner, seeded: Path) -> None:
-    result = run(runner, seeded, "lessons", "--project", ":smile: [red]x[/]", "--only")
+def test_names_are_shown_as_written_never_as_markup(runner: CliRunner, projects_011: Path) -> None:
+    result = run(runner, projects_011, "lessons", "--project", ":smile: [red]x[/]", "--only")
     assert result.stdout == "Nothing matched: Lessons for :smile: [red]x[/].\n"
 
 
@@ -288,8 +283,8 @@ def test_time_labels(stored: str, label: str) -> None:
         ["lessons", "-f", "xml"],
     ],
 )
-def test_bad_arguments_exit_2(runner: CliRunner, seeded: Path, args: list[str]) -> None:
-    result = run(runner, seeded, *args)
+def test_bad_arguments_exit_2(runner: CliRunner, projects_011: Path, args: list[str]) -> None:
+    result = run(runner, projects_011, *args)
     assert result.exit_code == 2 and result.stdout == ""
     assert "Traceback" not in result.stderr
 
@@ -345,10 +340,10 @@ def test_missing_database_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 2 and not (tmp_path / "nope.db").exists()
 
 
-def test_read_only_while_omega_holds_it_open_in_wal(seeded: Path, tmp_path: Path) -> None:
+def test_read_only_while_omega_holds_it_open_in_wal(projects_011: Path, tmp_path: Path) -> None:
     """A real OMEGA-like writer in WAL mode, committed rows not yet checkpointed and a transaction open."""
     path = tmp_path / "wal.db"
-    path.write_bytes(seeded.read_bytes())
+    path.write_bytes(projects_011.read_bytes())
     omega = sqlite3.connect(path, isolation_level=None)
     try:
         assert omega.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
@@ -383,10 +378,10 @@ def test_read_only_while_omega_holds_it_open_in_wal(seeded: Path, tmp_path: Path
 
 
 def test_locked_database_gives_up_after_timeout(
-    runner: CliRunner, seeded: Path, tmp_path: Path
+    runner: CliRunner, projects_011: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "locked.db"
-    path.write_bytes(seeded.read_bytes())
+    path.write_bytes(projects_011.read_bytes())
     holder = sqlite3.connect(path, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")

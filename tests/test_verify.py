@@ -45,8 +45,8 @@ def statuses(checks: dict[str, dict[str, str]]) -> dict[str, str]:
 
 
 @pytest.fixture
-def seeded_011(seeded_010: Path) -> Path:
-    """A database migrated to 011 by omega-db, with rows in every table."""
+def seeded_010_migrated(seeded_010: Path) -> Path:
+    """seeded_010 after omega-db migrated it to 011: rows in every table; yours to change."""
     migrate.migrate(seeded_010, make_backup=False)
     return seeded_010
 
@@ -61,8 +61,8 @@ def execute(path: Path, *statements: str) -> None:
 
 
 @pytest.mark.parametrize("flags", [(), ("--quick",), ("--strict",), ("--quick", "--strict")])
-def test_a_freshly_migrated_database_passes_every_check(seeded_011: Path, runner: CliRunner, flags: tuple) -> None:
-    code, checks = run_verify(runner, seeded_011, *flags)
+def test_a_freshly_migrated_database_passes_every_check(seeded_010_migrated: Path, runner: CliRunner, flags: tuple) -> None:
+    code, checks = run_verify(runner, seeded_010_migrated, *flags)
     assert code == 0
     assert set(statuses(checks).values()) == {"ok"}
 
@@ -171,10 +171,10 @@ BREAKAGES: list[tuple[Callable[[Path], None], dict[str, str]]] = [
 
 @pytest.mark.parametrize(("breakage", "expected"), BREAKAGES, ids=[b.__name__ for b, _ in BREAKAGES])
 def test_a_broken_database_fails_naming_the_problem(
-    seeded_011: Path, runner: CliRunner, breakage: Callable[[Path], None], expected: dict[str, str]
+    seeded_010_migrated: Path, runner: CliRunner, breakage: Callable[[Path], None], expected: dict[str, str]
 ) -> None:
-    breakage(seeded_011)
-    code, checks = run_verify(runner, seeded_011)
+    breakage(seeded_010_migrated)
+    code, checks = run_verify(runner, seeded_010_migrated)
     assert code == 1
     for name, words in expected.items():
         assert checks[name]["status"] == "fail", checks[name]
@@ -183,13 +183,13 @@ def test_a_broken_database_fails_naming_the_problem(
     assert failing <= set(expected) | {"effects", "schema"}
 
 
-def test_quick_trusts_declared_constraints_and_full_scans_them(seeded_011: Path) -> None:
-    conn = helpers.connect(seeded_011)
+def test_quick_trusts_declared_constraints_and_full_scans_them(seeded_010_migrated: Path) -> None:
+    conn = helpers.connect(seeded_010_migrated)
     conn.execute("PRAGMA ignore_check_constraints = ON")  # how a score of 5 can get past the CHECK
     conn.execute("INSERT INTO outcomes (id, sender_id, domain, score, lesson) VALUES ('x', 'a', 'b', 5, 'c')")
     conn.close()
-    full = {c.name: c for c in verify(seeded_011).checks}
-    quick = {c.name: c for c in verify(seeded_011, quick=True).checks}
+    full = {c.name: c for c in verify(seeded_010_migrated).checks}
+    quick = {c.name: c for c in verify(seeded_010_migrated, quick=True).checks}
     assert full["outcome-scores"].status == "fail"
     assert quick["outcome-scores"].status == "ok" and "--quick" in quick["outcome-scores"].detail
 
@@ -261,11 +261,11 @@ def test_omega_alter_style_003_verifies_although_its_create_text_differs(db_path
 
 
 @pytest.fixture
-def newer(seeded_011: Path) -> Path:
+def newer(seeded_010_migrated: Path) -> Path:
     """A database a newer OMEGA took to 013: 012 adds tables and columns, 013 drops lessons' UNIQUE."""
-    assert run_like_omega(seeded_011, OMEGA_012, record="012_project_sessions") is None
-    assert run_like_omega(seeded_011, OMEGA_013, record="013_multi_lessons") is None
-    return seeded_011
+    assert run_like_omega(seeded_010_migrated, OMEGA_012, record="012_project_sessions") is None
+    assert run_like_omega(seeded_010_migrated, OMEGA_013, record="013_multi_lessons") is None
+    return seeded_010_migrated
 
 
 def test_newer_migrations_give_warnings_not_failures(newer: Path, runner: CliRunner) -> None:
@@ -291,16 +291,16 @@ def test_newer_migrations_do_not_excuse_a_missing_011_index(newer: Path, runner:
     assert "idx_outcomes_project" in checks["schema"]["detail"]
 
 
-def test_verify_leaves_a_wal_database_untouched_while_it_is_open(seeded_011: Path) -> None:
-    writer = sqlite3.connect(seeded_011, isolation_level=None)
+def test_verify_leaves_a_wal_database_untouched_while_it_is_open(seeded_010_migrated: Path) -> None:
+    writer = sqlite3.connect(seeded_010_migrated, isolation_level=None)
     try:
         writer.execute("PRAGMA journal_mode = WAL")
         writer.execute("INSERT INTO user_aliases VALUES ('late', 'alice')")  # stays in the -wal file
-        wal = Path(f"{seeded_011}-wal")
-        before = helpers.fingerprint(seeded_011), helpers.fingerprint(wal)
-        result = helpers.run_cli("verify", str(seeded_011), "-f", "json")
+        wal = Path(f"{seeded_010_migrated}-wal")
+        before = helpers.fingerprint(seeded_010_migrated), helpers.fingerprint(wal)
+        result = helpers.run_cli("verify", str(seeded_010_migrated), "-f", "json")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert (helpers.fingerprint(seeded_011), helpers.fingerprint(wal)) == before
+        assert (helpers.fingerprint(seeded_010_migrated), helpers.fingerprint(wal)) == before
     finally:
         writer.close()
 
