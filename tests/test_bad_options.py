@@ -26,14 +26,17 @@ SPECIFIC_BAD = [
     ("lessons", ["--limit", "ten"], "--limit"),
     ("lessons", ["--limit", str(2**64)], "--limit"),
     ("lessons", ["--only"], "--only"),
+    ("lessons", ["-f", "xml"], "--format"),
     ("outcomes", ["--hours", "0"], "--hours"),
     ("outcomes", ["--hours", "-3"], "--hours"),
     ("outcomes", ["--hours", "nan"], "--hours"),
     ("outcomes", ["--hours", "inf"], "--hours"),
     ("outcomes", ["--hours", "yesterday"], "--hours"),
+    ("outcomes", ["--hours", "soon"], "--hours"),
     ("outcomes", ["--limit", "-5"], "--limit"),
     ("outcomes", ["--limit", str(2**64)], "--limit"),
     ("tasks", ["--status", "done"], "--status"),
+    ("tasks", ["--due", "--status", "failed"], "--status"),
     ("tasks", ["--limit", "-1"], "--limit"),
 ]
 BAD_OPTIONS = [(c, a, o) for c in COMMANDS for a, o in COMMON_BAD] + SPECIFIC_BAD

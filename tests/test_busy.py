@@ -108,7 +108,8 @@ def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: s
     finally:
         release(holder)
     assert result.exit_code == 1, result.stderr
-    assert "OMEGA" in one_sentence(result, seeded_010)
+    sentence = one_sentence(result, seeded_010)
+    assert "is locked by another process (is OMEGA running?)" in sentence and "--timeout" in sentence
     assert result.stdout == ""
     assert 0.5 <= elapsed < 10
     assert helpers.fingerprint(seeded_010) == before

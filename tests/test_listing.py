@@ -269,26 +269,6 @@ def test_time_labels(stored: str, label: str) -> None:
     assert listing.when_label(stored, now) == label
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["lessons", "--only"],
-        ["lessons", "--limit", "-1"],
-        ["outcomes", "--hours", "0"],
-        ["outcomes", "--hours", "-3"],
-        ["outcomes", "--hours", "nan"],
-        ["outcomes", "--hours", "soon"],
-        ["tasks", "--status", "done"],
-        ["tasks", "--due", "--status", "failed"],
-        ["lessons", "-f", "xml"],
-    ],
-)
-def test_bad_arguments_exit_2(runner: CliRunner, projects_011: Path, args: list[str]) -> None:
-    result = run(runner, projects_011, *args)
-    assert result.exit_code == 2 and result.stdout == ""
-    assert "Traceback" not in result.stderr
-
-
 def test_before_011_answers_as_general_with_a_note(runner: CliRunner, seeded_010: Path) -> None:
     for command, extra in (
         ("lessons", []),
@@ -335,11 +315,6 @@ def test_tasks_answer_before_010(runner: CliRunner, db_path: Path) -> None:
     assert "predates migration 011" in result.stderr
 
 
-def test_missing_database_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["lessons", str(tmp_path / "nope.db")])
-    assert result.exit_code == 2 and not (tmp_path / "nope.db").exists()
-
-
 def test_read_only_while_omega_holds_it_open_in_wal(projects_011: Path, tmp_path: Path) -> None:
     """A real OMEGA-like writer in WAL mode, committed rows not yet checkpointed and a transaction open."""
     path = tmp_path / "wal.db"
@@ -375,21 +350,6 @@ def test_read_only_while_omega_holds_it_open_in_wal(projects_011: Path, tmp_path
         omega.execute("COMMIT")
     finally:
         omega.close()
-
-
-def test_locked_database_gives_up_after_timeout(
-    runner: CliRunner, projects_011: Path, tmp_path: Path
-) -> None:
-    path = tmp_path / "locked.db"
-    path.write_bytes(projects_011.read_bytes())
-    holder = sqlite3.connect(path, isolation_level=None)
-    try:
-        holder.execute("BEGIN EXCLUSIVE")
-        result = runner.invoke(app, ["outcomes", str(path), "-f", "json", "--timeout", "0.2"])
-    finally:
-        holder.close()
-    assert result.exit_code == 1 and result.stdout == ""
-    assert "locked" in result.stderr and "--timeout" in result.stderr
 
 
 def test_large_exports_stream(tmp_path: Path) -> None:

@@ -97,13 +97,14 @@ def test_dry_run_changes_no_byte_and_prints_the_sql(seeded_010: Path, runner: Cl
     assert helpers.backups(seeded_010) == []
 
 
-def test_dry_run_does_not_create_a_missing_file(db_path: Path, runner: CliRunner) -> None:
-    result = runner.invoke(app, ["migrate", str(db_path), "--dry-run", "-f", "json"])
-    assert result.exit_code == 0
+def test_dry_run_does_not_create_a_missing_file(tmp_path: Path, runner: CliRunner) -> None:
+    path = tmp_path / "nowhere" / "memory.db"  # neither the file nor its folder
+    result = runner.invoke(app, ["migrate", str(path), "--dry-run", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["dry_run"] is True
     assert [p["name"] for p in doc["plan"]] == ALL
-    assert not db_path.exists()
+    assert helpers.listing(tmp_path) == []
 
 
 def test_backup_is_consistent_private_and_named(seeded_010: Path, runner: CliRunner) -> None:

@@ -140,10 +140,3 @@ def test_default_path_is_in_home(runner: CliRunner, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["database"] == str(tmp_path / ".omega" / "memory.db")
     assert (tmp_path / ".omega" / "memory.db").is_file()
-
-
-def test_status_of_missing_file_is_exit_2(db_path: Path, runner: CliRunner) -> None:
-    result = runner.invoke(app, ["status", str(db_path)])
-    assert result.exit_code == 2
-    assert str(db_path) in result.stderr and "omega-db migrate" in result.stderr
-    assert not db_path.exists()
