@@ -1,9 +1,11 @@
-"""Building, filling and fingerprinting real OMEGA databases for the tests; running omega-db."""
+"""Building, filling and fingerprinting real OMEGA databases for the tests; running omega-db;
+reading its tables back."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -173,3 +175,41 @@ def run_cli(*args: str, timeout: float = 120, **popen: Any) -> subprocess.Comple
             proc.kill()
             raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+# --- tables as printed without a terminal, read back into cells -----------------------------
+
+
+def read_listing(text: str) -> tuple[str, list[dict[str, str]]]:
+    """A lessons/outcomes/tasks table as printed: its title and its rows ({header: cell}).
+
+    Columns are where some line has text, split at two or more blank columns; a line
+    whose first cell is empty continues the row above (a folded cell, joined by a space).
+    """
+    lines = text.rstrip("\n").split("\n")
+    rule = next(i for i, line in enumerate(lines) if line.strip() and set(line.strip()) == {"─"})
+    title = " ".join(line.strip() for line in lines[: rule - 1])
+    header, body = lines[rule - 1], lines[rule + 1 :]
+    width = max(len(line) for line in (header, *body))
+    grid = [line.ljust(width) for line in (header, *body)]
+    spans: list[list[int]] = []
+    for i in range(width):
+        if all(line[i] == " " for line in grid):
+            continue
+        if spans and i - spans[-1][1] <= 1:  # one blank column is a space inside a cell
+            spans[-1][1] = i + 1
+        else:
+            spans.append([i, i + 1])
+    names = [header[a:b].strip() for a, b in spans]
+    assert names == re.split(r"\s{2,}", header.strip()), (names, header)
+    rows: list[dict[str, str]] = []
+    for line in grid[1:]:
+        cells = [line[a:b].strip() for a, b in spans]
+        if cells[0] or not rows:
+            rows.append(dict(zip(names, cells, strict=True)))
+        else:
+            for name, cell in zip(names, cells, strict=True):
+                if cell:
+                    rows[-1][name] = f"{rows[-1][name]} {cell}".strip()
+    return title, rows
+
