@@ -213,3 +213,32 @@ def read_listing(text: str) -> tuple[str, list[dict[str, str]]]:
                     rows[-1][name] = f"{rows[-1][name]} {cell}".strip()
     return title, rows
 
+
+
+def read_boxed(text: str) -> list[list[dict[str, str]]]:
+    """Every boxed table (status, verify) as printed, in order: its rows ({header: cell}).
+
+    A row whose first cell is empty continues the row above (joined by a space).
+    """
+    tables: list[list[dict[str, str]]] = []
+    names: list[str] = []
+    previous = ""
+    for line in text.split("\n"):
+        line = line.strip()
+        if line.startswith("┃"):
+            cells = [c.strip() for c in line.strip("┃").split("┃")]
+            if previous.startswith("┃"):  # a header folded over two lines
+                names = [f"{a} {b}".strip() for a, b in zip(names, cells, strict=True)]
+            else:
+                names = cells
+                tables.append([])
+        elif line.startswith("│") and tables:
+            cells = [c.strip() for c in line.strip("│").split("│")]
+            if cells[0] or not tables[-1]:
+                tables[-1].append(dict(zip(names, cells, strict=True)))
+            else:
+                for name, cell in zip(names, cells, strict=True):
+                    if cell:
+                        tables[-1][-1][name] = f"{tables[-1][-1][name]} {cell}".strip()
+        previous = line
+    return tables

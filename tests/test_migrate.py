@@ -49,7 +49,10 @@ def test_new_database_is_created_and_fully_migrated(runner: CliRunner, tmp_path:
     result = runner.invoke(app, ["migrate", str(path)])
     assert result.exit_code == 0, result.stderr
     assert helpers.recorded(path) == ALL
-    assert "011_project_learning" in result.stdout
+    first, *applied, last = result.stdout.splitlines()
+    assert first == f"Created {path}."
+    assert [line.split()[:2] for line in applied] == [[name, "applied"] for name in ALL]  # each with its time
+    assert last == f"{path} is now at 011_project_learning."
     assert helpers.backups(path) == []  # nothing to back up: the file is new
 
 

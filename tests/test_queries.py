@@ -99,9 +99,11 @@ def test_hours_reaching_past_year_0_means_every_row(conn: sqlite3.Connection) ->
     assert len(rows_of(queries.outcomes(conn, hours=1e300, limit=0))) == 90
 
 
-def test_hours_fraction_is_a_real_bound(conn: sqlite3.Connection) -> None:
+def test_hours_fraction_is_a_real_bound(conn: sqlite3.Connection, projects_011: Path) -> None:
     within = rows_of(queries.outcomes(conn, hours=0.5, limit=0))
-    assert within and len(within) < len(rows_of(queries.outcomes(conn, hours=1, limit=0)))
+    assert within == listing_seed.expected_outcomes(projects_011, hours=0.5, limit=0)
+    # Neither rounded up to an hour nor down to nothing: 0.5 h is a bound of its own.
+    assert 0 < len(within) < len(rows_of(queries.outcomes(conn, hours=1, limit=0)))
 
 
 @pytest.mark.parametrize("status", ["pending", "delivered", "cancelled", "failed", "all"])

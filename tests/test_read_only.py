@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 import omega_db
 from omega_db.cli import app
 from tests import helpers
-from tests.inputkit import COMMANDS, READERS, Ran, args_for, one_sentence
+from tests.inputkit import COMMANDS, READERS, Ran, args_for, invoke, one_sentence
 
 NOBODY = 65534
 
@@ -144,17 +144,19 @@ def test_an_unreadable_file_is_exit_2(shared_dir: Path, command: str) -> None:
 @pytest.mark.parametrize("where", ["file", "folder"])
 @pytest.mark.parametrize("command", COMMANDS)
 def test_read_only_file_or_folder(shared_dir: Path, command: str, where: str) -> None:
-    """Read commands answer from a read-only file or folder; migrate refuses, untouched."""
+    """Read commands answer from a read-only file or folder as from a writable one; migrate
+    refuses; nothing changes."""
     path = database_in(shared_dir / "db")
+    writable = invoke(CliRunner(), *args_for(command, path)) if command != "migrate" else None
     (path if where == "file" else path.parent).chmod(0o444 if where == "file" else 0o555)
     before = helpers.fingerprint(path), helpers.listing(path.parent)
     ran = unprivileged(*args_for(command, path))
-    if command == "migrate":
+    if writable is None:
         assert ran.code == 2, ran.stderr
         assert "read-only" in one_sentence(ran, path)
     else:
         assert ran.code == 0, ran.stderr
-        json.loads(ran.stdout)
+        assert json.loads(ran.stdout) == json.loads(writable.stdout)
     assert (helpers.fingerprint(path), helpers.listing(path.parent)) == before
 
 
@@ -181,11 +183,13 @@ def test_wal_database_in_a_read_only_folder_while_omega_has_it_open(shared_dir: 
         assert omega.execute("PRAGMA journal_mode = wal").fetchone()[0] == "wal"
         omega.execute("INSERT INTO outcomes (id, sender_id, domain, score, lesson) VALUES ('in-wal', 's', 'd', 1, 'x')")
         give_to_child(*(p for p in path.parent.iterdir()))
+        writable = invoke(CliRunner(), *args_for(command, path))  # the answer with the folder writable
         path.parent.chmod(0o555)
         before = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), helpers.listing(path.parent)
         ran = unprivileged(*args_for(command, path))
         assert ran.code == 0, ran.stderr
         answer = json.loads(ran.stdout)
+        assert answer == json.loads(writable.stdout)
         if command == "outcomes":
             assert "in-wal" in {row["id"] for row in answer}  # read through the WAL
         after = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), helpers.listing(path.parent)

@@ -89,10 +89,20 @@ def test_an_empty_file_is_version_000_with_everything_pending(db_path: Path, run
 
 
 def test_table_output_colours_status_and_exits_by_verdict(seeded_010: Path, runner: CliRunner) -> None:
+    """The table (read back) holds every check with the status and detail of the JSON; the verdict
+    is the last line and decides the exit code."""
+    _, checks = run_verify(runner, seeded_010)
     ok = runner.invoke(app, ["verify", str(seeded_010)])
-    assert ok.exit_code == 0 and "pending" in ok.stdout and "warning" in ok.stdout
+    assert ok.exit_code == 0 and ok.stderr == ""
+    [shown] = helpers.read_boxed(ok.stdout)
+    assert [(r["check"], r["status"], r["detail"]) for r in shown] == [
+        (c["name"], c["status"], " ".join(c["detail"].split())) for c in checks.values()
+    ]
+    assert [r["check"] for r in shown if r["status"] != "ok"] == ["pending"]
+    assert ok.stdout.splitlines()[-1] == "ok (1 warning(s))"
     strict = runner.invoke(app, ["verify", str(seeded_010), "--strict"])
-    assert strict.exit_code == 1 and "not ok" in strict.stdout
+    assert strict.exit_code == 1
+    assert strict.stdout.splitlines()[-1] == "not ok: 0 failed, 1 warning(s) (--strict: warnings count)"
 
 
 def drop_column(path: Path) -> None:
