@@ -93,6 +93,7 @@ def test_an_odd_path_is_exit_2_and_nothing_is_created(
     assert helpers.listing(tmp_path) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_fifo_is_refused_without_opening_it(tmp_path: Path, command: str) -> None:
     """Opening a FIFO would block for ever: a real process, with a time limit."""
@@ -193,6 +194,7 @@ def test_a_damaged_database_gets_one_sentence_and_is_untouched(
     assert helpers.fingerprint(path) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_real_process_prints_no_traceback(tmp_path: Path, command: str) -> None:
     """Outside the test runner too: a damaged file gives exit 2 and one line, no traceback."""
@@ -206,6 +208,7 @@ def test_a_real_process_prints_no_traceback(tmp_path: Path, command: str) -> Non
         one_sentence(proc, path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_file_name_that_is_not_utf8_works(tmp_path: Path, command: str) -> None:
     """Linux file names are bytes: b'\\xff' in a name must not stop any command."""

@@ -30,6 +30,9 @@ from tests.faultkit import (
 )
 from tests.inputkit import READERS, one_sentence
 
+# Real processes contending for locks, each waiting out a timeout: about 9 s.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("backup", [False, True], ids=["no-backup", "backup"])
 def test_migrate_gives_up_on_a_held_write_lock(seeded_010: Path, backup: bool) -> None:

@@ -40,6 +40,7 @@ def test_top_level_help_lists_commands(runner: CliRunner) -> None:
     assert sorted(listed) == commands()
 
 
+@pytest.mark.slow
 def test_errors_are_one_sentence_and_debug_shows_the_traceback(tmp_path) -> None:
     path = tmp_path / "not-a-db.txt"
     path.write_text("just some text, not SQLite\n" * 20)

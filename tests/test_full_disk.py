@@ -19,6 +19,9 @@ from tests import helpers
 from tests.faultkit import M010, M011, assert_at_010_or_011, copy_db
 from tests.inputkit import one_sentence
 
+# Real processes under a file-size limit on a 20 MB file: about 2 s.
+pytestmark = pytest.mark.slow
+
 
 def file_size_limit(limit: int) -> Callable[[], None]:
     """preexec_fn: a child that may write no file beyond limit bytes (EFBIG, not SIGXFSZ)."""

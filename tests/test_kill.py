@@ -35,6 +35,9 @@ from tests.faultkit import (
 )
 from tests.inputkit import READERS, one_sentence
 
+# Real processes killed mid-migration on a 20 MB file: about 13 s.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     ("journal_mode", "fractions"),

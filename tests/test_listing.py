@@ -385,6 +385,7 @@ def test_tasks_answer_before_010(runner: CliRunner, db_path: Path) -> None:
     assert result.stderr == PRE_011_NOTE
 
 
+@pytest.mark.slow
 def test_read_only_while_omega_holds_it_open_in_wal(projects_011: Path, tmp_path: Path) -> None:
     """A real OMEGA-like writer in WAL mode, committed rows not yet checkpointed and a transaction open."""
     path = tmp_path / "wal.db"
@@ -422,6 +423,7 @@ def test_read_only_while_omega_holds_it_open_in_wal(projects_011: Path, tmp_path
         omega.close()
 
 
+@pytest.mark.slow
 def test_large_exports_stream(tmp_path: Path) -> None:
     """Peak memory of `outcomes --limit 0 -f json` does not grow with the rows exported."""
     path = helpers.build(tmp_path / "big.db")

@@ -308,6 +308,7 @@ def test_foreign_key_check_rolls_back_a_migration_that_breaks_references(seeded_
     assert helpers.dump(seeded_010) == before
 
 
+@pytest.mark.slow
 def test_a_migration_rolled_back_leaves_no_backup_behind(seeded_010: Path, tmp_path: Path) -> None:
     """Rollback-journal mode: a reader holding its lock stops the COMMIT; the file is as
     before, so the backup taken for it is removed (a cron retry must not pile up copies)."""
@@ -326,6 +327,7 @@ def test_a_migration_rolled_back_leaves_no_backup_behind(seeded_010: Path, tmp_p
     assert helpers.recorded(seeded_010)[-1] == "010_outcomes"
 
 
+@pytest.mark.slow
 def test_progress_is_drawn_on_a_terminal_and_not_in_a_pipe(seeded_010: Path, tmp_path: Path) -> None:
     import pty
 

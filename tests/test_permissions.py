@@ -15,6 +15,9 @@ import pytest
 
 from tests import helpers
 
+# Each test starts omega-db as a real process under a umask.
+pytestmark = pytest.mark.slow
+
 UMASKS = [0o000, 0o022, 0o077]
 
 

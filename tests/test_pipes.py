@@ -9,6 +9,9 @@ import pytest
 from tests import helpers
 from tests.inputkit import READERS
 
+# Each test starts omega-db as a real process.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("fmt", ["table", "json"])
 @pytest.mark.parametrize("command", READERS)

@@ -301,6 +301,7 @@ def test_newer_migrations_do_not_excuse_a_missing_011_index(newer: Path, runner:
     assert "idx_outcomes_project" in checks["schema"]["detail"]
 
 
+@pytest.mark.slow
 def test_verify_leaves_a_wal_database_untouched_while_it_is_open(seeded_010_migrated: Path) -> None:
     writer = sqlite3.connect(seeded_010_migrated, isolation_level=None)
     try:
