@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,29 @@ SENDERS = ("alice", "bob", "télé-42")
 DOMAINS = ("coding", "trading", "writing")
 
 
+# The databases build() made first, one per `to`, copied for every later new file.
+_templates: dict[str | None, Path] = {}
+_template_folder = tempfile.TemporaryDirectory(prefix="omega-db-templates-")
+
+
 def build(path: Path, *, to: str | None = None) -> Path:
-    """Create a database at path and migrate it (to the end, or to `to`) with omega-db's core."""
-    migrate.migrate(path, to=to, make_backup=False)
+    """A database at path migrated (to the end, or to `to`) with omega-db's core.
+
+    An existing file is migrated in place. A new one is a copy of the file this process
+    built first for the same `to`, with omega-db's core too: the same bytes but the
+    file's own times, in 0.5 ms instead of 15 (eleven migrations, each committed and synced).
+    """
+    if path.exists():
+        migrate.migrate(path, to=to, make_backup=False)
+        return path
+    template = _templates.get(to)
+    if template is None:
+        template = Path(_template_folder.name) / f"{len(_templates)}.db"
+        migrate.migrate(template, to=to, make_backup=False)
+        _templates[to] = template
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    path.chmod(0o600)  # as omega-db creates a database
     return path
 
 
