@@ -236,7 +236,6 @@ def read_listing(text: str) -> tuple[str, list[dict[str, str]]]:
     return title, rows
 
 
-
 def read_boxed(text: str) -> list[list[dict[str, str]]]:
     """Every boxed table (status, verify) as printed, in order: its rows ({header: cell}).
 
@@ -245,8 +244,8 @@ def read_boxed(text: str) -> list[list[dict[str, str]]]:
     tables: list[list[dict[str, str]]] = []
     names: list[str] = []
     previous = ""
-    for line in text.split("\n"):
-        line = line.strip()
+    for raw in text.split("\n"):
+        line = raw.strip()
         if line.startswith("┃"):
             cells = [c.strip() for c in line.strip("┃").split("┃")]
             if previous.startswith("┃"):  # a header folded over two lines

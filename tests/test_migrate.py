@@ -15,6 +15,7 @@ from omega_db import chain, history, migrate, sql
 from omega_db.cli import app
 from omega_db.errors import MigrationFailedError
 from tests import helpers
+from tests.faultkit import hold_lock, release
 
 ALL = [m.name for m in chain.discover()]
 
@@ -312,8 +313,6 @@ def test_foreign_key_check_rolls_back_a_migration_that_breaks_references(seeded_
 def test_a_migration_rolled_back_leaves_no_backup_behind(seeded_010: Path, tmp_path: Path) -> None:
     """Rollback-journal mode: a reader holding its lock stops the COMMIT; the file is as
     before, so the backup taken for it is removed (a cron retry must not pile up copies)."""
-    from tests.faultkit import hold_lock, release
-
     reader = hold_lock(seeded_010, "DEFERRED")  # a reader's lock, held until released
     try:
         before = helpers.fingerprint(seeded_010)[0]
