@@ -1,4 +1,9 @@
-"""Shared fixtures: real SQLite files in tmp_path, never the user's home."""
+"""Shared fixtures: real SQLite files in tmp_path, never the user's home.
+
+Per test, yours to change: `db_path`, `migrated_db`, `seeded_010`. Per session,
+built once, never to be changed (copy one first): `shared_seeded_011`,
+`projects_011`, `references`, `big_010`, `big_digest`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests import helpers
+from tests import faultkit, helpers, listing_seed
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +46,45 @@ def migrated_db(db_path: Path) -> Path:
 @pytest.fixture
 def seeded_010(db_path: Path) -> Path:
     """A database at 010 with rows in every table."""
-    helpers.build(db_path, to="010")
-    helpers.seed(db_path)
-    return db_path
+    return helpers.seeded(db_path, to="010")
+
+
+# --- built once per session: copy them, never change them -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_seeded_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A healthy database at 011 with rows in every table (helpers.seed), alone in its folder."""
+    return helpers.seeded(tmp_path_factory.mktemp("seeded-011") / "memory.db")
+
+
+@pytest.fixture(scope="session")
+def projects_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database at 011 whose lessons, outcomes and tasks span projects, senders and domains
+    (listing_seed; its expected_* functions are the oracles)."""
+    return listing_seed.build_projects_011(tmp_path_factory.mktemp("projects-011") / "memory.db")
+
+
+@pytest.fixture(scope="session")
+def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[str, str, str]]]:
+    """The structure of a clean 010 and a clean 011 database, built by omega-db's own chain."""
+    folder = tmp_path_factory.mktemp("reference")
+    return {
+        faultkit.M010: faultkit.schema(helpers.build(folder / "010.db", to="010")),
+        faultkit.M011: faultkit.schema(helpers.build(folder / "011.db")),
+    }
+
+
+@pytest.fixture(scope="session")
+def big_010(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 010 database with 80,000 outcomes and 60,000 lessons (~20 MB); copy it, never change it."""
+    path = tmp_path_factory.mktemp("big") / "big-010.db"
+    helpers.build(path, to="010")
+    faultkit.fill_big(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def big_digest(big_010: Path) -> dict[str, tuple[int, str]]:
+    """The rows of the big 010 database."""
+    return faultkit.digest_of(big_010)

@@ -1,7 +1,6 @@
-"""Shared by the fault tests: a big 010 database, state checks, real omega-db processes.
+"""Shared by the fault tests: building a big 010 database, state checks, other processes.
 
-The fixtures are session-scoped (the big database is built once) and are imported
-by the test modules that use them.
+The fixtures built from these (references, big_010, big_digest) live in conftest.py.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from tests import helpers
 
@@ -108,31 +105,6 @@ def digest_of(path: Path) -> dict[str, tuple[int, str]]:
         conn.close()
 
 
-@pytest.fixture(scope="session")
-def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[str, str, str]]]:
-    """The structure of a clean 010 and a clean 011 database, built by omega-db's own chain."""
-    folder = tmp_path_factory.mktemp("reference")
-    return {
-        M010: schema(helpers.build(folder / "010.db", to="010")),
-        M011: schema(helpers.build(folder / "011.db")),
-    }
-
-
-@pytest.fixture(scope="session")
-def big_010(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 010 database with 80,000 outcomes and 60,000 lessons (~20 MB); copy it, never change it."""
-    path = tmp_path_factory.mktemp("big") / "big-010.db"
-    helpers.build(path, to="010")
-    fill_big(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def big_digest(big_010: Path) -> dict[str, tuple[int, str]]:
-    """The rows of the big 010 database."""
-    return digest_of(big_010)
-
-
 def copy_db(src: Path, dest: Path, journal_mode: str = "delete") -> Path:
     """A private copy of a template database, in the journal mode wanted."""
     shutil.copyfile(src, dest)
@@ -165,14 +137,6 @@ def assert_at_010_or_011(
 # --- processes ----------------------------------------------------------------------------
 
 
-def omega_db(*args: str, preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen[str]:
-    """Start `omega-db ARGS` as a real process."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "omega_db", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn,
-    )
-
-
 def writing_began(path: Path, journal_mode: str) -> Callable[[], bool]:
     """A probe that turns true once the migration has written its first page."""
     if journal_mode == "wal":
@@ -191,16 +155,6 @@ def wait_for(probe: Callable[[], bool], proc: subprocess.Popen[str], limit: floa
         assert time.monotonic() < deadline, "migrate never started writing"
         time.sleep(0.001)
     return True
-
-
-def stderr_sentence(stderr: str, path: Path) -> str:
-    """The error a failed command printed: one line, no traceback, naming the file."""
-    assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert str(path) in lines[0], stderr
-    return lines[0]
-
 
 
 # --- another process holding the lock -----------------------------------------------------

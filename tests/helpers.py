@@ -1,24 +1,48 @@
-"""Building, filling and fingerprinting real OMEGA databases for the tests."""
+"""Building, filling and fingerprinting real OMEGA databases for the tests; running omega-db;
+reading its tables back."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from omega_db import migrate
+from omega_db import migrate, schema
 
 SENDERS = ("alice", "bob", "télé-42")
 DOMAINS = ("coding", "trading", "writing")
 
 
+# The databases build() made first, one per `to`, copied for every later new file.
+_templates: dict[str | None, Path] = {}
+_template_folder = tempfile.TemporaryDirectory(prefix="omega-db-templates-")
+
+
 def build(path: Path, *, to: str | None = None) -> Path:
-    """Create a database at path and migrate it (to the end, or to `to`) with omega-db's core."""
-    migrate.migrate(path, to=to, make_backup=False)
+    """A database at path migrated (to the end, or to `to`) with omega-db's core.
+
+    An existing file is migrated in place. A new one is a copy of the file this process
+    built first for the same `to`, with omega-db's core too: the same bytes but the
+    file's own times, in 0.5 ms instead of 15 (eleven migrations, each committed and synced).
+    """
+    if path.exists():
+        migrate.migrate(path, to=to, make_backup=False)
+        return path
+    template = _templates.get(to)
+    if template is None:
+        template = Path(_template_folder.name) / f"{len(_templates)}.db"
+        migrate.migrate(template, to=to, make_backup=False)
+        _templates[to] = template
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    path.chmod(0o600)  # as omega-db creates a database
     return path
 
 
@@ -90,6 +114,13 @@ def seed(path: Path, *, n: int = 12) -> None:
         conn.close()
 
 
+def seeded(path: Path, to: str | None = None) -> Path:
+    """A database with rows in every table (at 011, or at `to`): build, then seed."""
+    build(path, to=to)
+    seed(path)
+    return path
+
+
 def user_tables(conn: sqlite3.Connection) -> list[str]:
     """Ordinary tables, without SQLite's and FTS5's internal ones."""
     return [
@@ -129,9 +160,106 @@ def recorded(path: Path) -> list[str]:
         conn.close()
 
 
-def run_cli(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """Run omega-db as a real process (python -m omega_db), capturing text output."""
-    return subprocess.run(
-        [sys.executable, "-m", "omega_db", *args],
-        capture_output=True, text=True, timeout=timeout, **kwargs,
-    )
+def listing(folder: Path) -> list[str]:
+    """The names in a folder: nothing may appear beside a database a command refused."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def backups(path: Path) -> list[Path]:
+    """The backups beside a database (`<name>.bak-<stamp>`), oldest first."""
+    return sorted(path.parent.glob(f"{path.name}.bak-*"))
+
+
+def structure(path: Path) -> schema.Schema:
+    """A database's structure as omega-db reads it (compare two with omega_db.compare)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return schema.read(conn)
+    finally:
+        conn.close()
+
+
+def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
+    """Start omega-db as a real process (python -m omega_db); stdout and stderr piped as text.
+
+    Keyword arguments go to subprocess.Popen (env, cwd, preexec_fn, stderr=..., errors=...).
+    """
+    options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    return subprocess.Popen([sys.executable, "-m", "omega_db", *args], **options)
+
+
+def run_cli(*args: str, timeout: float = 120, **popen: Any) -> subprocess.CompletedProcess[str]:
+    """Run omega-db as a real process to its end (start_cli, then wait), capturing text output."""
+    with start_cli(*args, **popen) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+# --- tables as printed without a terminal, read back into cells -----------------------------
+
+
+def read_listing(text: str) -> tuple[str, list[dict[str, str]]]:
+    """A lessons/outcomes/tasks table as printed: its title and its rows ({header: cell}).
+
+    Columns are where some line has text, split at two or more blank columns; a line
+    whose first cell is empty continues the row above (a folded cell, joined by a space).
+    """
+    lines = text.rstrip("\n").split("\n")
+    rule = next(i for i, line in enumerate(lines) if line.strip() and set(line.strip()) == {"─"})
+    title = " ".join(line.strip() for line in lines[: rule - 1])
+    header, body = lines[rule - 1], lines[rule + 1 :]
+    width = max(len(line) for line in (header, *body))
+    grid = [line.ljust(width) for line in (header, *body)]
+    spans: list[list[int]] = []
+    for i in range(width):
+        if all(line[i] == " " for line in grid):
+            continue
+        if spans and i - spans[-1][1] <= 1:  # one blank column is a space inside a cell
+            spans[-1][1] = i + 1
+        else:
+            spans.append([i, i + 1])
+    names = [header[a:b].strip() for a, b in spans]
+    assert names == re.split(r"\s{2,}", header.strip()), (names, header)
+    rows: list[dict[str, str]] = []
+    for line in grid[1:]:
+        cells = [line[a:b].strip() for a, b in spans]
+        if cells[0] or not rows:
+            rows.append(dict(zip(names, cells, strict=True)))
+        else:
+            for name, cell in zip(names, cells, strict=True):
+                if cell:
+                    rows[-1][name] = f"{rows[-1][name]} {cell}".strip()
+    return title, rows
+
+
+def read_boxed(text: str) -> list[list[dict[str, str]]]:
+    """Every boxed table (status, verify) as printed, in order: its rows ({header: cell}).
+
+    A row whose first cell is empty continues the row above (joined by a space).
+    """
+    tables: list[list[dict[str, str]]] = []
+    names: list[str] = []
+    previous = ""
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line.startswith("┃"):
+            cells = [c.strip() for c in line.strip("┃").split("┃")]
+            if previous.startswith("┃"):  # a header folded over two lines
+                names = [f"{a} {b}".strip() for a, b in zip(names, cells, strict=True)]
+            else:
+                names = cells
+                tables.append([])
+        elif line.startswith("│") and tables:
+            cells = [c.strip() for c in line.strip("│").split("│")]
+            if cells[0] or not tables[-1]:
+                tables[-1].append(dict(zip(names, cells, strict=True)))
+            else:
+                for name, cell in zip(names, cells, strict=True):
+                    if cell:
+                        tables[-1][-1][name] = f"{tables[-1][-1][name]} {cell}".strip()
+        previous = line
+    return tables

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from typer.testing import CliRunner
 
 from omega_db.cli import app
-from tests import helpers
+from tests.helpers import listing, seeded
 
 COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks")
 READERS = tuple(c for c in COMMANDS if c != "migrate")
+# listing and seeded live in helpers; importing them from here still works.
+__all__ = ["COMMANDS", "READERS", "Printed", "Ran", "args_for", "invoke", "listing", "one_sentence", "seeded"]
 
 
 @dataclass(frozen=True)
@@ -39,23 +42,21 @@ def args_for(command: str, path: Path) -> list[str]:
     return [command, str(path), "-f", "json"]
 
 
-def one_sentence(ran: Ran, path: Path) -> str:
-    """The single error line, which names the file; nothing on stdout."""
+class Printed(Protocol):
+    """What a finished command printed: a Ran, a CompletedProcess, a CliRunner result."""
+
+    @property
+    def stdout(self) -> str: ...
+
+    @property
+    def stderr(self) -> str: ...
+
+
+def one_sentence(ran: Printed, path: Path) -> str:
+    """The single error line, which names the file; no traceback, nothing on stdout."""
     assert "Traceback" not in ran.stderr
     lines = [line for line in ran.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, ran.stderr
     assert str(path) in lines[0], ran.stderr
     assert ran.stdout.strip() == ""
     return lines[0]
-
-
-def listing(folder: Path) -> list[str]:
-    """The names in a folder: nothing may appear beside a database a command refused."""
-    return sorted(p.name for p in folder.iterdir())
-
-
-def seeded(path: Path, to: str | None = None) -> Path:
-    """A database with rows in every table (at 011, or at `to`)."""
-    helpers.build(path, to=to)
-    helpers.seed(path)
-    return path

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import helpers
-from tests.inputkit import COMMANDS, invoke, listing, seeded
+from tests.inputkit import COMMANDS, invoke
 
 COMMON_BAD = [
     (["--format", "xml"], "--format"),
@@ -26,39 +26,36 @@ SPECIFIC_BAD = [
     ("lessons", ["--limit", "ten"], "--limit"),
     ("lessons", ["--limit", str(2**64)], "--limit"),
     ("lessons", ["--only"], "--only"),
+    ("lessons", ["-f", "xml"], "--format"),
     ("outcomes", ["--hours", "0"], "--hours"),
     ("outcomes", ["--hours", "-3"], "--hours"),
     ("outcomes", ["--hours", "nan"], "--hours"),
     ("outcomes", ["--hours", "inf"], "--hours"),
     ("outcomes", ["--hours", "yesterday"], "--hours"),
+    ("outcomes", ["--hours", "soon"], "--hours"),
     ("outcomes", ["--limit", "-5"], "--limit"),
     ("outcomes", ["--limit", str(2**64)], "--limit"),
     ("tasks", ["--status", "done"], "--status"),
+    ("tasks", ["--due", "--status", "failed"], "--status"),
     ("tasks", ["--limit", "-1"], "--limit"),
 ]
 BAD_OPTIONS = [(c, a, o) for c in COMMANDS for a, o in COMMON_BAD] + SPECIFIC_BAD
 
 
-@pytest.fixture(scope="module")
-def seeded_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One seeded 011 database shared by the bad-option cases (none may change it)."""
-    return seeded(tmp_path_factory.mktemp("bad-options") / "memory.db")
-
-
 @pytest.mark.parametrize(("command", "extra", "option"), BAD_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
-def test_a_bad_option_value_is_exit_2(runner: CliRunner, seeded_011: Path, command: str, extra: list[str], option: str) -> None:
-    before = helpers.fingerprint(seeded_011)
-    ran = invoke(runner, command, str(seeded_011), *extra)
+def test_a_bad_option_value_is_exit_2(runner: CliRunner, shared_seeded_011: Path, command: str, extra: list[str], option: str) -> None:
+    before = helpers.fingerprint(shared_seeded_011)
+    ran = invoke(runner, command, str(shared_seeded_011), *extra)
     assert ran.code == 2, (ran.stdout, ran.stderr)
     assert option in ran.stderr
     assert ran.stdout.strip() == ""
-    assert helpers.fingerprint(seeded_011) == before
-    assert listing(seeded_011.parent) == ["memory.db"]
+    assert helpers.fingerprint(shared_seeded_011) == before
+    assert helpers.listing(shared_seeded_011.parent) == ["memory.db"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_two_database_arguments_are_exit_2(runner: CliRunner, seeded_011: Path, command: str) -> None:
-    before = helpers.fingerprint(seeded_011)
-    ran = invoke(runner, command, str(seeded_011), str(seeded_011))
+def test_two_database_arguments_are_exit_2(runner: CliRunner, shared_seeded_011: Path, command: str) -> None:
+    before = helpers.fingerprint(shared_seeded_011)
+    ran = invoke(runner, command, str(shared_seeded_011), str(shared_seeded_011))
     assert ran.code == 2
-    assert helpers.fingerprint(seeded_011) == before
+    assert helpers.fingerprint(shared_seeded_011) == before

@@ -18,22 +18,20 @@ from typer.testing import CliRunner
 
 from omega_db.cli import app
 from tests import helpers
-from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are fixtures)
+from tests.faultkit import (
     M010,
     M011,
     WRITER,
     assert_at_010_or_011,
-    big_010,
-    big_digest,
     copy_db,
     hold_lock,
-    omega_db,
-    references,
     release,
     rows_digest,
-    stderr_sentence,
 )
-from tests.inputkit import READERS
+from tests.inputkit import READERS, one_sentence
+
+# Real processes contending for locks, each waiting out a timeout: about 9 s.
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("backup", [False, True], ids=["no-backup", "backup"])
@@ -49,11 +47,11 @@ def test_migrate_gives_up_on_a_held_write_lock(seeded_010: Path, backup: bool) -
     finally:
         release(holder)
     assert proc.returncode == 1, proc.stderr
-    assert "OMEGA" in stderr_sentence(proc.stderr, seeded_010)
+    assert "OMEGA" in one_sentence(proc, seeded_010)
     assert 1.0 <= elapsed < 20
     assert helpers.fingerprint(seeded_010) == before
     assert helpers.recorded(seeded_010)[-1] == M010
-    assert sorted(p.name for p in seeded_010.parent.iterdir()) == [seeded_010.name]  # no backup
+    assert helpers.listing(seeded_010.parent) == [seeded_010.name]  # no backup
 
 
 @pytest.mark.parametrize("journal_mode", ["delete", "wal"])
@@ -113,7 +111,8 @@ def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: s
     finally:
         release(holder)
     assert result.exit_code == 1, result.stderr
-    assert "OMEGA" in stderr_sentence(result.stderr, seeded_010)
+    sentence = one_sentence(result, seeded_010)
+    assert "is locked by another process (is OMEGA running?)" in sentence and "--timeout" in sentence
     assert result.stdout == ""
     assert 0.5 <= elapsed < 10
     assert helpers.fingerprint(seeded_010) == before
@@ -124,8 +123,8 @@ def test_two_migrates_at_once_apply_011_once(
 ) -> None:
     """Cron and a person both run migrate: both succeed, 011 is applied once, no row lost."""
     path = copy_db(big_010, tmp_path / "race.db")
-    first = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
-    second = omega_db("migrate", "--timeout", "60", "-f", "json", str(path))
+    first = helpers.start_cli("migrate", "--timeout", "60", "-f", "json", str(path))
+    second = helpers.start_cli("migrate", "--timeout", "60", "-f", "json", str(path))
     reported = []
     for proc in (first, second):
         out, err = proc.communicate(timeout=120)
@@ -146,6 +145,6 @@ def test_migrate_gives_up_on_a_reader_that_outlasts_the_timeout(seeded_010: Path
     finally:
         release(holder)
     assert proc.returncode == 1, proc.stderr
-    assert "OMEGA" in stderr_sentence(proc.stderr, seeded_010)
+    assert "OMEGA" in one_sentence(proc, seeded_010)
     assert helpers.fingerprint(seeded_010) == before
-    assert sorted(p.name for p in seeded_010.parent.iterdir()) == [seeded_010.name]
+    assert helpers.listing(seeded_010.parent) == [seeded_010.name]

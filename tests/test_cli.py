@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
@@ -16,33 +18,29 @@ def commands() -> list[str]:
     return sorted(group.commands)  # type: ignore[attr-defined]
 
 
-def test_core_commands_exist() -> None:
-    assert {"migrate", "status"} <= set(commands())
+def section(help_text: str, heading: str) -> list[str]:
+    """The lines of one section of a --help text ("Examples:", "Commands:"), unindented."""
+    body = help_text.split(f"\n{heading}\n", 1)[1].split("\n\n", 1)[0]
+    return [line.strip() for line in body.splitlines() if line.strip()]
 
 
 @pytest.mark.parametrize("command", commands())
 def test_every_command_has_help_with_examples(runner: CliRunner, command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
-    assert "Examples" in result.stdout and f"omega-db {command}" in result.stdout
+    examples = section(result.stdout, "  Examples:")
+    assert examples and all(line.startswith(f"omega-db {command}") for line in examples), examples
     assert "--timeout" in result.stdout and "--format" in result.stdout
 
 
 def test_top_level_help_lists_commands(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in commands():
-        assert command in result.stdout
+    listed = [line.split()[0] for line in section(result.stdout, "Commands:")]
+    assert sorted(listed) == commands()
 
 
-def test_unknown_option_is_exit_2(runner: CliRunner) -> None:
-    assert runner.invoke(app, ["status", "--bogus"]).exit_code == 2
-
-
-def test_negative_timeout_is_exit_2(runner: CliRunner, migrated_db) -> None:
-    assert runner.invoke(app, ["status", str(migrated_db), "--timeout", "-1"]).exit_code == 2
-
-
+@pytest.mark.slow
 def test_errors_are_one_sentence_and_debug_shows_the_traceback(tmp_path) -> None:
     path = tmp_path / "not-a-db.txt"
     path.write_text("just some text, not SQLite\n" * 20)
@@ -53,11 +51,5 @@ def test_errors_are_one_sentence_and_debug_shows_the_traceback(tmp_path) -> None
     assert "Traceback" not in plain.stderr
     debug = helpers.run_cli("--debug", "status", str(path))
     assert debug.returncode == 2 and "Traceback" in debug.stderr
-    env_debug = helpers.run_cli("status", str(path), env={"OMEGA_DB_DEBUG": "1", **_base_env()})
+    env_debug = helpers.run_cli("status", str(path), env={**os.environ, "OMEGA_DB_DEBUG": "1"})
     assert "Traceback" in env_debug.stderr
-
-
-def _base_env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != "OMEGA_DB_DEBUG"}

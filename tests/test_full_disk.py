@@ -16,17 +16,11 @@ import pytest
 
 from omega_db import migrate
 from tests import helpers
-from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are fixtures)
-    M010,
-    M011,
-    assert_at_010_or_011,
-    big_010,
-    big_digest,
-    copy_db,
-    omega_db,
-    references,
-    stderr_sentence,
-)
+from tests.faultkit import M010, M011, assert_at_010_or_011, copy_db
+from tests.inputkit import one_sentence
+
+# Real processes under a file-size limit on a 20 MB file: about 2 s.
+pytestmark = pytest.mark.slow
 
 
 def file_size_limit(limit: int) -> Callable[[], None]:
@@ -49,10 +43,9 @@ def test_full_disk_during_migrate_leaves_010_intact(
     # Rollback journal: the database file must grow (the lessons copy, the new index).
     # WAL: the file waits for a checkpoint; the log is what grows, from nothing.
     limit = path.stat().st_size + 65536 if journal_mode == "delete" else 1 << 20
-    proc = omega_db("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit))
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1, err
-    sentence = stderr_sentence(err, path)
+    proc = helpers.run_cli("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit))
+    assert proc.returncode == 1, proc.stderr
+    sentence = one_sentence(proc, path)
     assert "rolled back" in sentence and "free some disk space" in sentence, sentence
     assert assert_at_010_or_011(path, big_digest, references) == M010
     if journal_mode == "delete":
@@ -69,8 +62,7 @@ def db_with_free_pages(path: Path) -> int:
     (lessons copy, indexes) into free pages and only reads the outcomes at the end,
     so it fits under a cap where they begin; a backup, a whole copy, does not.
     """
-    helpers.build(path, to="010")
-    helpers.seed(path)
+    helpers.seeded(path, to="010")
     conn = helpers.connect(path)
     try:
         conn.execute("CREATE TABLE filler (x BLOB)")
@@ -99,17 +91,15 @@ def test_no_migration_without_the_backup_asked_for(tmp_path: Path) -> None:
     before = helpers.fingerprint(path)
     rows = helpers.dump(path)
 
-    proc = omega_db("migrate", str(path), preexec_fn=file_size_limit(limit))
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
-    assert "backup" in stderr_sentence(err, path)
+    proc = helpers.run_cli("migrate", str(path), preexec_fn=file_size_limit(limit), timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "backup" in one_sentence(proc, path)
     assert helpers.fingerprint(path) == before
     assert helpers.dump(path) == rows
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db"]  # no partial backup left
+    assert helpers.listing(tmp_path) == ["memory.db"]  # no partial backup left
 
     # The control: under the same limit, without a backup, the migration itself succeeds,
     # so it was the missing backup, not the limit, that stopped the first run.
-    proc = omega_db("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit))
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    proc = helpers.run_cli("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit), timeout=60)
+    assert proc.returncode == 0, proc.stderr
     assert helpers.recorded(path)[-1] == M011

@@ -19,26 +19,24 @@ from pathlib import Path
 
 import pytest
 
-from omega_db import migrate
+from omega_db import compare, migrate
 from tests import helpers
-from tests.faultkit import (  # noqa: F401 (big_010, big_digest, references are fixtures)
+from tests.faultkit import (
     COLUMNS_010,
     M010,
     M011,
     assert_at_010_or_011,
-    big_010,
-    big_digest,
     copy_db,
     digest_of,
-    omega_db,
-    references,
     rows_digest,
     schema,
-    stderr_sentence,
     wait_for,
     writing_began,
 )
-from tests.inputkit import READERS
+from tests.inputkit import READERS, one_sentence
+
+# Real processes killed mid-migration on a 20 MB file: about 13 s.
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(
@@ -53,7 +51,7 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
     """SIGKILL at points across the 011 migration: each time exactly 010 or 011, no row lost."""
     # Measure the writing window once: from the first page written to the process's end.
     path = copy_db(big_010, tmp_path / "calibrate.db", journal_mode)
-    proc = omega_db("migrate", "--no-backup", str(path))
+    proc = helpers.start_cli("migrate", "--no-backup", str(path))
     assert wait_for(writing_began(path, journal_mode), proc)
     started = time.monotonic()
     _, err = proc.communicate(timeout=120)
@@ -63,7 +61,7 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
     outcomes: list[tuple[float, bool, str]] = []
     for i, fraction in enumerate(fractions):
         path = copy_db(big_010, tmp_path / f"kill-{i}.db", journal_mode)
-        proc = omega_db("migrate", "--no-backup", str(path))
+        proc = helpers.start_cli("migrate", "--no-backup", str(path))
         began = wait_for(writing_began(path, journal_mode), proc)
         if fraction == "commit":
             wait_for(lambda path=path: not Path(f"{path}-journal").exists(), proc)
@@ -80,7 +78,7 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
             before = helpers.fingerprint(path), helpers.fingerprint(journal)
             read = helpers.run_cli("status", str(path))
             assert read.returncode == 1, read.stderr
-            assert "unfinished write" in stderr_sentence(read.stderr, path)
+            assert "unfinished write" in one_sentence(read, path)
             assert (helpers.fingerprint(path), helpers.fingerprint(journal)) == before
         state = assert_at_010_or_011(path, big_digest, references)
         outcomes.append((fraction, began and alive, state))
@@ -104,7 +102,7 @@ def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Pat
     """A copy cut short must not pass for a backup (it would open as an empty database)."""
     path = copy_db(big_010, tmp_path / "memory.db")
     before = helpers.fingerprint(path)
-    proc = omega_db("migrate", str(path))
+    proc = helpers.start_cli("migrate", str(path))
     assert wait_for(lambda: any(tmp_path.glob("memory.db.bak-*")), proc)
     time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
@@ -115,26 +113,10 @@ def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Pat
         if not named.name.endswith((".partial", "-journal")):
             assert digest_of(named) == digest_of(big_010), f"{named.name} is not a whole backup"
     # The next run makes a whole backup and migrates.
-    proc = omega_db("migrate", "-f", "json", str(path))
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    backup = Path(json.loads(out)["backup"])
+    done = helpers.run_cli("migrate", "-f", "json", str(path))
+    assert done.returncode == 0, done.stderr
+    backup = Path(json.loads(done.stdout)["backup"])
     assert digest_of(backup) == digest_of(big_010)
-
-
-def structure_differences(path: Path, reference: Path) -> list:
-    """What omega-db's own structure comparison finds between two files (empty: the same)."""
-    from omega_db import compare
-    from omega_db import schema as structure
-
-    read = []
-    for p in (reference, path):
-        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
-        try:
-            read.append(structure.read(conn))
-        finally:
-            conn.close()
-    return compare.compare(*read)
 
 
 def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
@@ -150,7 +132,7 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
     half_new = helpers.connect(template).execute("SELECT count(*) FROM lessons_new").fetchone()
 
     path = copy_db(template, tmp_path / "calibrate.db")
-    proc = omega_db("migrate", "--repair", "--no-backup", str(path))
+    proc = helpers.start_cli("migrate", "--repair", "--no-backup", str(path))
     assert wait_for(writing_began(path, "delete"), proc)
     started = time.monotonic()
     _, err = proc.communicate(timeout=120)
@@ -160,7 +142,7 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
     states = []
     for i, fraction in enumerate((0.1, 0.6, "commit")):
         path = copy_db(template, tmp_path / f"repair-{i}.db")
-        proc = omega_db("migrate", "--repair", "--no-backup", str(path))
+        proc = helpers.start_cli("migrate", "--repair", "--no-backup", str(path))
         wait_for(writing_began(path, "delete"), proc)
         if fraction == "commit":
             wait_for(lambda path=path: not Path(f"{path}-journal").exists(), proc)
@@ -182,7 +164,7 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
         if half:
             assert schema(path) == half_schema and helpers.recorded(path)[-1] == M010
         else:  # repair may word the SQL differently ("outcomes" quoted): compare the structure
-            assert structure_differences(path, clean_011) == [] and helpers.recorded(path)[-1] == M011
+            assert compare.compare(helpers.structure(clean_011), helpers.structure(path)) == [] and helpers.recorded(path)[-1] == M011
         states.append("half" if half else M011)
         result = migrate.migrate(path, repair_half_applied=True, make_backup=False)
         assert result.current == M011
@@ -194,7 +176,7 @@ def test_ctrl_c_during_migrate_rolls_back_and_says_so(
 ) -> None:
     """SIGINT mid-migration: the process rolls back itself (no hot journal left), exit 130."""
     path = copy_db(big_010, tmp_path / "memory.db")
-    proc = omega_db("migrate", "--no-backup", str(path))
+    proc = helpers.start_cli("migrate", "--no-backup", str(path))
     assert wait_for(writing_began(path, "delete"), proc)
     time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
@@ -219,8 +201,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 def hot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A seeded 011 database whose writer died mid-transaction (a hot journal beside it),
     and its rows as they were before that write."""
-    path = helpers.build(tmp_path_factory.mktemp("hot") / "memory.db")
-    helpers.seed(path)
+    path = helpers.seeded(tmp_path_factory.mktemp("hot") / "memory.db")
     rows = helpers.dump(path)
     proc = subprocess.run([sys.executable, "-c", DIE_MID_WRITE, str(path)], timeout=60)
     assert proc.returncode == -signal.SIGKILL
@@ -241,7 +222,7 @@ def test_read_commands_explain_a_hot_journal_and_leave_it(
     before = helpers.fingerprint(path), helpers.fingerprint(journal)
     proc = helpers.run_cli(command, str(path), "-f", "json")
     assert proc.returncode == 1, proc.stderr
-    assert "unfinished write" in stderr_sentence(proc.stderr, path)
+    assert "unfinished write" in one_sentence(proc, path)
     assert proc.stdout == ""
     assert (helpers.fingerprint(path), helpers.fingerprint(journal)) == before
     # The next read-write open (OMEGA's, or migrate's) rolls it back: every row as it was.

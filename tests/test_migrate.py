@@ -15,12 +15,9 @@ from omega_db import chain, history, migrate, sql
 from omega_db.cli import app
 from omega_db.errors import MigrationFailedError
 from tests import helpers
+from tests.faultkit import hold_lock, release
 
 ALL = [m.name for m in chain.discover()]
-
-
-def backups(path: Path) -> list[Path]:
-    return sorted(path.parent.glob(path.name + ".bak-*"))
 
 
 def test_the_chain_is_001_to_011_in_name_order() -> None:
@@ -53,8 +50,11 @@ def test_new_database_is_created_and_fully_migrated(runner: CliRunner, tmp_path:
     result = runner.invoke(app, ["migrate", str(path)])
     assert result.exit_code == 0, result.stderr
     assert helpers.recorded(path) == ALL
-    assert "011_project_learning" in result.stdout
-    assert backups(path) == []  # nothing to back up: the file is new
+    first, *applied, last = result.stdout.splitlines()
+    assert first == f"Created {path}."
+    assert [line.split()[:2] for line in applied] == [[name, "applied"] for name in ALL]  # each with its time
+    assert last == f"{path} is now at 011_project_learning."
+    assert helpers.backups(path) == []  # nothing to back up: the file is new
 
 
 def test_010_with_rows_keeps_every_row_and_gains_general_scope(seeded_010: Path, runner: CliRunner) -> None:
@@ -88,7 +88,7 @@ def test_second_migrate_changes_no_byte_and_makes_no_backup(migrated_db: Path, r
     assert result.exit_code == 0
     assert "nothing to apply" in result.stdout
     assert helpers.fingerprint(migrated_db) == before
-    assert backups(migrated_db) == []
+    assert helpers.backups(migrated_db) == []
 
 
 def test_dry_run_changes_no_byte_and_prints_the_sql(seeded_010: Path, runner: CliRunner) -> None:
@@ -98,16 +98,17 @@ def test_dry_run_changes_no_byte_and_prints_the_sql(seeded_010: Path, runner: Cl
     assert "011_project_learning" in result.stdout
     assert "CREATE TABLE lessons_new" in result.stdout
     assert helpers.fingerprint(seeded_010) == before
-    assert backups(seeded_010) == []
+    assert helpers.backups(seeded_010) == []
 
 
-def test_dry_run_does_not_create_a_missing_file(db_path: Path, runner: CliRunner) -> None:
-    result = runner.invoke(app, ["migrate", str(db_path), "--dry-run", "-f", "json"])
-    assert result.exit_code == 0
+def test_dry_run_does_not_create_a_missing_file(tmp_path: Path, runner: CliRunner) -> None:
+    path = tmp_path / "nowhere" / "memory.db"  # neither the file nor its folder
+    result = runner.invoke(app, ["migrate", str(path), "--dry-run", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["dry_run"] is True
     assert [p["name"] for p in doc["plan"]] == ALL
-    assert not db_path.exists()
+    assert helpers.listing(tmp_path) == []
 
 
 def test_backup_is_consistent_private_and_named(seeded_010: Path, runner: CliRunner) -> None:
@@ -118,7 +119,7 @@ def test_backup_is_consistent_private_and_named(seeded_010: Path, runner: CliRun
     finally:
         os.umask(old)
     assert result.exit_code == 0, result.stderr
-    [copy] = backups(seeded_010)
+    [copy] = helpers.backups(seeded_010)
     assert str(copy) in result.stdout
     assert copy.name.startswith("memory.db.bak-") and copy.name.endswith("Z")
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
@@ -128,7 +129,7 @@ def test_backup_is_consistent_private_and_named(seeded_010: Path, runner: CliRun
 
 def test_no_backup_flag_skips_the_backup(seeded_010: Path, runner: CliRunner) -> None:
     assert runner.invoke(app, ["migrate", str(seeded_010), "--no-backup"]).exit_code == 0
-    assert backups(seeded_010) == []
+    assert helpers.backups(seeded_010) == []
 
 
 def test_failure_half_way_leaves_the_database_exactly_as_before(seeded_010: Path, tmp_path: Path) -> None:
@@ -221,7 +222,7 @@ def test_database_with_newer_migrations_is_left_untouched(migrated_db: Path, run
     assert result.exit_code == 0
     assert "newer" in result.stdout and "013_multi_lessons" in result.stdout
     assert helpers.fingerprint(migrated_db) == before
-    assert backups(migrated_db) == []
+    assert helpers.backups(migrated_db) == []
     doc = json.loads(runner.invoke(app, ["migrate", str(migrated_db), "-f", "json"]).stdout)
     assert doc["newer"] == ["012_project_sessions", "013_multi_lessons"] and doc["applied"] == []
 
@@ -308,49 +309,30 @@ def test_foreign_key_check_rolls_back_a_migration_that_breaks_references(seeded_
     assert helpers.dump(seeded_010) == before
 
 
+@pytest.mark.slow
 def test_a_migration_rolled_back_leaves_no_backup_behind(seeded_010: Path, tmp_path: Path) -> None:
     """Rollback-journal mode: a reader holding its lock stops the COMMIT; the file is as
     before, so the backup taken for it is removed (a cron retry must not pile up copies)."""
-    import subprocess
-    import sys
-
-    ready = tmp_path / "ready"
-    reader = subprocess.Popen([
-        sys.executable, "-c",
-        "import sqlite3, sys, time, pathlib\n"
-        f"c = sqlite3.connect({str(seeded_010)!r}, isolation_level=None)\n"
-        "c.execute('BEGIN'); c.execute('SELECT count(*) FROM outcomes').fetchone()\n"
-        f"pathlib.Path({str(ready)!r}).touch(); time.sleep(30)\n",
-    ])
+    reader = hold_lock(seeded_010, "DEFERRED")  # a reader's lock, held until released
     try:
-        for _ in range(200):
-            if ready.exists():
-                break
-            import time
-            time.sleep(0.05)
         before = helpers.fingerprint(seeded_010)[0]
         result = helpers.run_cli("migrate", str(seeded_010), "--timeout", "0.5")
     finally:
-        reader.kill()
-        reader.wait()
+        release(reader)
     assert result.returncode == 1, result.stderr
     assert "locked" in result.stderr and "Traceback" not in result.stderr
     assert helpers.fingerprint(seeded_010)[0] == before
-    assert backups(seeded_010) == []
+    assert helpers.backups(seeded_010) == []
     assert helpers.recorded(seeded_010)[-1] == "010_outcomes"
 
 
+@pytest.mark.slow
 def test_progress_is_drawn_on_a_terminal_and_not_in_a_pipe(seeded_010: Path, tmp_path: Path) -> None:
     import pty
-    import subprocess
-    import sys
 
     main, child = pty.openpty()
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "omega_db", "migrate", str(seeded_010)],
-            stdout=subprocess.PIPE, stderr=child, text=True, timeout=60,
-        )
+        proc = helpers.run_cli("migrate", str(seeded_010), stderr=child, timeout=60)
         os.close(child)
         drawn = b""
         while True:

@@ -9,8 +9,13 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+import pytest
+
 import omega_db
 from tests import helpers
+
+# Each test starts Python or the console script as a real process.
+pytestmark = pytest.mark.slow
 
 
 def test_migration_files_ship_as_package_data() -> None:

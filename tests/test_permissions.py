@@ -15,6 +15,9 @@ import pytest
 
 from tests import helpers
 
+# Each test starts omega-db as a real process under a umask.
+pytestmark = pytest.mark.slow
+
 UMASKS = [0o000, 0o022, 0o077]
 
 
@@ -41,7 +44,7 @@ def test_a_new_database_is_0600_in_0700_folders(tmp_path: Path, umask: int) -> N
     assert mode(path.parent) == 0o700
     assert mode(path.parent.parent) == 0o700
     assert mode(existing) == 0o755  # a folder that was there is left as it was
-    assert sorted(p.name for p in path.parent.iterdir()) == ["memory.db"]
+    assert helpers.listing(path.parent) == ["memory.db"]
 
 
 @pytest.mark.parametrize("umask", UMASKS, ids=oct)
@@ -59,8 +62,7 @@ def test_the_default_path_is_created_private_too(tmp_path: Path, umask: int) -> 
 @pytest.mark.parametrize("journal_mode", ["delete", "wal"])
 def test_a_backup_is_0600_and_the_database_keeps_its_mode(tmp_path: Path, umask: int, journal_mode: str) -> None:
     """The backup is private even under umask 000; the database's own mode is not changed."""
-    path = helpers.build(tmp_path / "memory.db", to="010")
-    helpers.seed(path)
+    path = helpers.seeded(tmp_path / "memory.db", to="010")
     if journal_mode == "wal":
         conn = helpers.connect(path)
         conn.execute("PRAGMA journal_mode = wal")
@@ -74,5 +76,5 @@ def test_a_backup_is_0600_and_the_database_keeps_its_mode(tmp_path: Path, umask:
     assert backup.parent == tmp_path
     assert mode(backup) == 0o600
     assert mode(path) == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["memory.db", backup.name])
+    assert helpers.listing(tmp_path) == sorted(["memory.db", backup.name])
     assert helpers.recorded(backup)[-1] == "010_outcomes"

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.inputkit import READERS, seeded
+from tests import helpers
+from tests.inputkit import READERS
 
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded 011 database (healthy, so verify's own answer is exit 0)."""
-    return seeded(tmp_path_factory.mktemp("pipes") / "memory.db")
+# Each test starts omega-db as a real process.
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("fmt", ["table", "json"])
 @pytest.mark.parametrize("command", READERS)
-def test_a_closed_stdout_is_exit_0_and_silent(database: Path, command: str, fmt: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "omega_db", command, str(database), "-f", fmt],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+def test_a_closed_stdout_is_exit_0_and_silent(shared_seeded_011: Path, command: str, fmt: str) -> None:
+    proc = helpers.start_cli(command, str(shared_seeded_011), "-f", fmt)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # before the command writes a byte: its first write meets EPIPE
     err = proc.stderr.read()

@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from omega_db import migrate
 from tests import helpers
 
+# Forty generated databases migrated: about 1-2 s.
+pytestmark = pytest.mark.slow
+
 CHANGED = ("outcomes", "lessons", "scheduled_tasks")
 
 # Text of every kind, with a few values repeated often enough to collide.

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 import omega_db
 from omega_db.cli import app
 from tests import helpers
-from tests.inputkit import COMMANDS, READERS, Ran, args_for, listing, one_sentence, seeded
+from tests.inputkit import COMMANDS, READERS, Ran, args_for, invoke, one_sentence
 
 NOBODY = 65534
 
@@ -41,7 +41,7 @@ def _preload() -> None:
             importlib.import_module(info.name)
     runner = CliRunner()
     with tempfile.TemporaryDirectory() as folder:
-        path = seeded(Path(folder) / "warm-up.db", to="010")
+        path = helpers.seeded(Path(folder) / "warm-up.db", to="010")
         for command in COMMANDS:
             for fmt in ("table", "json"):
                 runner.invoke(app, [command, str(path), "-f", fmt])
@@ -116,7 +116,7 @@ def give_to_child(*paths: Path) -> None:
 def database_in(folder: Path, *, to: str | None = "010") -> Path:
     """A seeded database in its own folder, both owned by the child."""
     folder.mkdir()
-    path = seeded(folder / "memory.db", to=to)
+    path = helpers.seeded(folder / "memory.db", to=to)
     give_to_child(folder, path)
     return path
 
@@ -144,18 +144,20 @@ def test_an_unreadable_file_is_exit_2(shared_dir: Path, command: str) -> None:
 @pytest.mark.parametrize("where", ["file", "folder"])
 @pytest.mark.parametrize("command", COMMANDS)
 def test_read_only_file_or_folder(shared_dir: Path, command: str, where: str) -> None:
-    """Read commands answer from a read-only file or folder; migrate refuses, untouched."""
+    """Read commands answer from a read-only file or folder as from a writable one; migrate
+    refuses; nothing changes."""
     path = database_in(shared_dir / "db")
+    writable = invoke(CliRunner(), *args_for(command, path)) if command != "migrate" else None
     (path if where == "file" else path.parent).chmod(0o444 if where == "file" else 0o555)
-    before = helpers.fingerprint(path), listing(path.parent)
+    before = helpers.fingerprint(path), helpers.listing(path.parent)
     ran = unprivileged(*args_for(command, path))
-    if command == "migrate":
+    if writable is None:
         assert ran.code == 2, ran.stderr
         assert "read-only" in one_sentence(ran, path)
     else:
         assert ran.code == 0, ran.stderr
-        json.loads(ran.stdout)
-    assert (helpers.fingerprint(path), listing(path.parent)) == before
+        assert json.loads(ran.stdout) == json.loads(writable.stdout)
+    assert (helpers.fingerprint(path), helpers.listing(path.parent)) == before
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -169,7 +171,7 @@ def test_a_missing_file_in_a_read_only_folder(shared_dir: Path, command: str) ->
     assert ran.code == 2, ran.stderr
     sentence = one_sentence(ran, path)
     assert ("cannot create" if command == "migrate" else "does not exist") in sentence
-    assert listing(folder) == []
+    assert helpers.listing(folder) == []
 
 
 @pytest.mark.parametrize("command", READERS)
@@ -181,14 +183,16 @@ def test_wal_database_in_a_read_only_folder_while_omega_has_it_open(shared_dir: 
         assert omega.execute("PRAGMA journal_mode = wal").fetchone()[0] == "wal"
         omega.execute("INSERT INTO outcomes (id, sender_id, domain, score, lesson) VALUES ('in-wal', 's', 'd', 1, 'x')")
         give_to_child(*(p for p in path.parent.iterdir()))
+        writable = invoke(CliRunner(), *args_for(command, path))  # the answer with the folder writable
         path.parent.chmod(0o555)
-        before = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), listing(path.parent)
+        before = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), helpers.listing(path.parent)
         ran = unprivileged(*args_for(command, path))
         assert ran.code == 0, ran.stderr
         answer = json.loads(ran.stdout)
+        assert answer == json.loads(writable.stdout)
         if command == "outcomes":
             assert "in-wal" in {row["id"] for row in answer}  # read through the WAL
-        after = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), listing(path.parent)
+        after = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), helpers.listing(path.parent)
         assert after == before
     finally:
         omega.close()
@@ -202,11 +206,11 @@ def test_wal_database_in_a_read_only_folder_without_shm(shared_dir: Path, comman
     assert conn.execute("PRAGMA journal_mode = wal").fetchone()[0] == "wal"
     conn.close()
     path.parent.chmod(0o555)
-    before = helpers.fingerprint(path), listing(path.parent)
+    before = helpers.fingerprint(path), helpers.listing(path.parent)
     ran = unprivileged(*args_for(command, path))
     assert ran.code == 2, ran.stderr
     assert "folder is read-only" in one_sentence(ran, path)
-    assert (helpers.fingerprint(path), listing(path.parent)) == before
+    assert (helpers.fingerprint(path), helpers.listing(path.parent)) == before
 
 
 @pytest.mark.parametrize("where", ["file", "folder"])
@@ -214,8 +218,8 @@ def test_migrate_dry_run_reads_a_read_only_database(shared_dir: Path, where: str
     """--dry-run only reads: it shows the plan from a read-only file or folder, untouched."""
     path = database_in(shared_dir / "db")
     (path if where == "file" else path.parent).chmod(0o444 if where == "file" else 0o555)
-    before = helpers.fingerprint(path), listing(path.parent)
+    before = helpers.fingerprint(path), helpers.listing(path.parent)
     ran = unprivileged("migrate", "--dry-run", "-f", "json", str(path))
     assert ran.code == 0, ran.stderr
     assert json.loads(ran.stdout)["pending"]
-    assert (helpers.fingerprint(path), listing(path.parent)) == before
+    assert (helpers.fingerprint(path), helpers.listing(path.parent)) == before

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import chain, compare, migrate, schema
+from omega_db import chain, compare, migrate
 from omega_db.cli import app
 from omega_db.errors import HalfAppliedError
 from omega_db.verify import verify
@@ -20,21 +19,9 @@ from tests.omega_runner import half_003, half_011, run_like_omega, shipped
 N_011 = len(shipped("011").statements)
 
 
-def structure(path: Path) -> schema.Schema:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return schema.read(conn)
-    finally:
-        conn.close()
-
-
 def rows(path: Path) -> dict[str, list[dict[str, object]]]:
     """Every row of every table but _migrations (its applied_at is the time of the run)."""
     return {t: r for t, r in helpers.dump(path).items() if t != "_migrations"}
-
-
-def backups(path: Path) -> list[Path]:
-    return sorted(path.parent.glob(f"{path.name}.bak-*"))
 
 
 @pytest.fixture
@@ -58,7 +45,7 @@ def test_half_applied_011_is_refused_then_repaired_into_a_clean_011(
     assert refused.exit_code == 1
     assert "011_project_learning is half-applied" in refused.stderr
     assert "present" in refused.stderr and "--repair" in refused.stderr
-    assert helpers.fingerprint(broken) == before_bytes and backups(broken) == []
+    assert helpers.fingerprint(broken) == before_bytes and helpers.backups(broken) == []
 
     repaired = runner.invoke(app, ["migrate", str(broken), "--repair", "-f", "json"])
     assert repaired.exit_code == 0, repaired.stderr
@@ -68,7 +55,7 @@ def test_half_applied_011_is_refused_then_repaired_into_a_clean_011(
     # The backup is the half-applied file as it was, rows and all.
     assert helpers.dump(Path(doc["backup"])) == before_rows
 
-    assert compare.compare(structure(clean), structure(broken)) == []
+    assert compare.compare(helpers.structure(clean), helpers.structure(broken)) == []
     assert rows(broken) == rows(clean)
     assert helpers.recorded(broken) == helpers.recorded(clean)
     assert verify(broken).ok
@@ -143,7 +130,7 @@ def test_half_applied_003_as_omega_leaves_it_is_refused_then_repaired(tmp_path: 
     repaired = runner.invoke(app, ["migrate", str(broken), "--repair"])
     assert repaired.exit_code == 0, repaired.stderr
     assert "Repaired 003_memory_enhancement" in repaired.stdout
-    assert compare.compare(structure(clean), structure(broken)) == []
+    assert compare.compare(helpers.structure(clean), helpers.structure(broken)) == []
     got, want = rows(broken), rows(clean)
     summaries = {row["id"]: row.pop("summary") for row in got["conversations"]}
     for row in want["conversations"]:
@@ -182,7 +169,7 @@ def test_a_leftover_the_repair_cannot_account_for_is_refused_and_nothing_changes
     assert result.exit_code == 1
     assert "cannot complete it" in result.stderr and "lessons_new" in result.stderr
     assert helpers.fingerprint(seeded_010)[0] == before[0]
-    assert backups(seeded_010) == []
+    assert helpers.backups(seeded_010) == []
 
 
 def test_repair_runs_in_one_transaction(seeded_010: Path, runner: CliRunner) -> None:
@@ -231,5 +218,5 @@ def test_any_migration_stopped_after_any_statement_is_repaired_into_the_clean_on
 
     result = migrate.migrate(broken, make_backup=False, repair_half_applied=True, to=name)
     assert result.repaired == name
-    assert compare.compare(structure(clean), structure(broken)) == []
+    assert compare.compare(helpers.structure(clean), helpers.structure(broken)) == []
     assert rows(broken) == rows(clean)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -17,6 +18,38 @@ def status_json(runner: CliRunner, path: Path) -> dict:
     result = runner.invoke(app, ["status", str(path), "-f", "json"])
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
+
+
+HEADER_KEYS = ("Database", "Size", "SQLite", "Journal mode", "Current", "Pending", "Note", "Newer")
+
+
+def status_table(runner: CliRunner, path: Path) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
+    """status as a table, read back: the header's facts, the Migrations rows, the Projects rows."""
+    result = runner.invoke(app, ["status", str(path)])
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    text, tables = result.stdout.split("\nMigrations", 1)
+    header: dict[str, str] = {}
+    for line in text.splitlines():
+        key = re.match(rf"({'|'.join(HEADER_KEYS)}) {{2,}}", line)
+        if key:
+            header[key.group(1)] = line[key.end():].rstrip()
+        else:  # a long value folded onto the next line
+            header[list(header)[-1]] += line.rstrip()
+    history, projects = helpers.read_boxed(tables)
+    return header, history, projects
+
+
+def shown_projects(doc: dict) -> list[dict[str, str]]:
+    """The JSON projects as the Projects table shows them."""
+    return [
+        {
+            "project": p["project"] or "(general)",
+            "outcomes": str(p["outcomes"]),
+            "lessons": str(p["lessons"]),
+            "pending tasks": str(p["pending_tasks"]),
+        }
+        for p in doc["projects"]
+    ]
 
 
 def test_json_keys_exactly_as_specified(migrated_db: Path, runner: CliRunner) -> None:
@@ -78,8 +111,8 @@ def test_projects_are_counted_per_scope(migrated_db: Path, runner: CliRunner) ->
         {"project": "my-app", "outcomes": 2, "lessons": 1, "pending_tasks": 1},
         {"project": "ünï", "outcomes": 0, "lessons": 1, "pending_tasks": 0},
     ]
-    table = runner.invoke(app, ["status", str(migrated_db)]).stdout
-    assert "(general)" in table and "my-app" in table and "a'b%_" in table
+    _, _, projects = status_table(runner, migrated_db)
+    assert projects == shown_projects(doc)
 
 
 def test_newer_migrations_are_listed(migrated_db: Path, runner: CliRunner) -> None:
@@ -90,7 +123,7 @@ def test_newer_migrations_are_listed(migrated_db: Path, runner: CliRunner) -> No
     doc = status_json(runner, migrated_db)
     assert doc["newer"] == ["012_project_sessions", "013_multi_lessons"]
     assert doc["current"] == "013_multi_lessons"
-    assert [m["state"] for m in doc["migrations"]][-2:] == ["newer", "newer"]
+    assert [m["state"] for m in doc["migrations"]] == ["applied"] * 11 + ["newer", "newer"]
 
 
 def test_pre_tracking_database_counts_001_to_003_as_applied(db_path: Path, runner: CliRunner) -> None:
@@ -101,14 +134,22 @@ def test_pre_tracking_database_counts_001_to_003_as_applied(db_path: Path, runne
     conn.close()
     doc = status_json(runner, db_path)
     assert doc["current"] == "003_memory_enhancement"
-    assert doc["pending"][0] == "004_fts5_recall"
+    assert doc["pending"] == [m["name"] for m in doc["migrations"]][3:]
+    assert doc["pending"][0] == "004_fts5_recall" and len(doc["pending"]) == 8
 
 
 def test_table_shows_header_and_history(seeded_010: Path, runner: CliRunner) -> None:
-    result = runner.invoke(app, ["status", str(seeded_010)])
-    assert result.exit_code == 0
-    for text in (str(seeded_010), "SQLite", "Journal mode", "010_outcomes", "pending", "(general)"):
-        assert text in result.stdout
+    header, history, projects = status_table(runner, seeded_010)
+    assert list(header) == ["Database", "Size", "SQLite", "Journal mode", "Current", "Pending"]
+    assert header["Database"] == str(seeded_010)
+    assert header["SQLite"] == sqlite3.sqlite_version
+    assert (header["Journal mode"], header["Current"], header["Pending"]) == ("delete", "010_outcomes", "1")
+    doc = status_json(runner, seeded_010)
+    assert [(r["#"], r["name"], r["state"], r["applied at"]) for r in history] == [
+        (m["name"][:3], m["name"], m["state"], m["applied_at"] or "") for m in doc["migrations"]
+    ]
+    assert [r["state"] for r in history] == ["applied"] * 10 + ["pending"]
+    assert projects == shown_projects(doc) and [p["project"] for p in projects] == ["(general)"]
 
 
 @pytest.mark.parametrize("wal", [False, True])
@@ -140,10 +181,3 @@ def test_default_path_is_in_home(runner: CliRunner, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["database"] == str(tmp_path / ".omega" / "memory.db")
     assert (tmp_path / ".omega" / "memory.db").is_file()
-
-
-def test_status_of_missing_file_is_exit_2(db_path: Path, runner: CliRunner) -> None:
-    result = runner.invoke(app, ["status", str(db_path)])
-    assert result.exit_code == 2
-    assert str(db_path) in result.stderr and "omega-db migrate" in result.stderr
-    assert not db_path.exists()
