@@ -20,7 +20,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """No test can touch a real ~/.omega: HOME and $OMEGA_DB point into a temporary folder."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("OMEGA_DB", str(home / ".omega" / "memory.db"))
+    monkeypatch.setenv("OMEGA_DB", str(home / ".omega" / "data" / "memory.db"))
     monkeypatch.delenv("OMEGA_DB_DEBUG", raising=False)
 
 
@@ -67,12 +67,9 @@ def projects_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[str, str, str]]]:
-    """The structure of a clean 010 and a clean 011 database, built by omega-db's own chain."""
+    """The structure of a clean database at 010, 011, 012 and 013, built by omega-db's own chain."""
     folder = tmp_path_factory.mktemp("reference")
-    return {
-        faultkit.M010: faultkit.schema(helpers.build(folder / "010.db", to="010")),
-        faultkit.M011: faultkit.schema(helpers.build(folder / "011.db")),
-    }
+    return {state: faultkit.schema(helpers.build(folder / f"{state}.db", to=state)) for state in faultkit.STATES}
 
 
 @pytest.fixture(scope="session")

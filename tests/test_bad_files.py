@@ -113,12 +113,12 @@ def test_an_empty_file_is_an_empty_database(runner: CliRunner, tmp_path: Path, c
     ran = invoke(runner, *args_for(command, path))
     if command == "migrate":
         assert ran.code == 0, ran.stderr
-        assert helpers.recorded(path)[-1] == "011_project_learning"
+        assert helpers.recorded(path)[-1] == "013_multi_lessons"
         return
     if command == "status":
         assert ran.code == 0, ran.stderr
         report = json.loads(ran.stdout)
-        assert report["current"] is None and len(report["pending"]) == 11
+        assert report["current"] is None and len(report["pending"]) == 13
     elif command == "verify":
         assert ran.code == 0, ran.stderr  # pending migrations are a warning, not a failure
         report = json.loads(ran.stdout)

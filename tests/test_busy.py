@@ -21,8 +21,10 @@ from tests import helpers
 from tests.faultkit import (
     M010,
     M011,
+    M012,
+    M013,
     WRITER,
-    assert_at_010_or_011,
+    assert_at_a_migration,
     copy_db,
     hold_lock,
     release,
@@ -73,7 +75,7 @@ def test_a_writer_throughout_migrate_loses_no_row(
         out, _ = writer.communicate(timeout=60)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["current"] == M011
+    assert report["current"] == M013
     committed = json.loads(out)
     assert len(committed) > 10
 
@@ -118,10 +120,10 @@ def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: s
     assert helpers.fingerprint(seeded_010) == before
 
 
-def test_two_migrates_at_once_apply_011_once(
+def test_two_migrates_at_once_apply_each_migration_once(
     tmp_path: Path, big_010: Path, big_digest: dict, references: dict
 ) -> None:
-    """Cron and a person both run migrate: both succeed, 011 is applied once, no row lost."""
+    """Cron and a person both run migrate: both succeed, each migration is applied once, no row lost."""
     path = copy_db(big_010, tmp_path / "race.db")
     first = helpers.start_cli("migrate", "--timeout", "60", "-f", "json", str(path))
     second = helpers.start_cli("migrate", "--timeout", "60", "-f", "json", str(path))
@@ -129,11 +131,11 @@ def test_two_migrates_at_once_apply_011_once(
     for proc in (first, second):
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-        assert json.loads(out)["current"] == M011
+        assert json.loads(out)["current"] == M013
         reported += [a["name"] for a in json.loads(out)["applied"]]
-    assert reported.count(M011) == 1  # the one that found it done does not claim it
-    assert assert_at_010_or_011(path, big_digest, references) == M011
-    assert helpers.recorded(path).count(M011) == 1
+    assert sorted(reported) == [M011, M012, M013]  # the one that found one done does not claim it
+    assert assert_at_a_migration(path, big_digest, references) == M013
+    assert helpers.recorded(path)[-3:] == [M011, M012, M013]
 
 
 def test_migrate_gives_up_on_a_reader_that_outlasts_the_timeout(seeded_010: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from omega_db import migrate
 from tests import helpers
-from tests.faultkit import M010, M011, assert_at_010_or_011, copy_db
+from tests.faultkit import M010, M013, assert_at_a_migration, copy_db
 from tests.inputkit import one_sentence
 
 # Real processes under a file-size limit on a 20 MB file: about 2 s.
@@ -47,12 +47,12 @@ def test_full_disk_during_migrate_leaves_010_intact(
     assert proc.returncode == 1, proc.stderr
     sentence = one_sentence(proc, path)
     assert "rolled back" in sentence and "free some disk space" in sentence, sentence
-    assert assert_at_010_or_011(path, big_digest, references) == M010
+    assert assert_at_a_migration(path, big_digest, references) == M010
     if journal_mode == "delete":
         assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     # With room again, the same command finishes.
     result = migrate.migrate(path, make_backup=False)
-    assert result.current == M011
+    assert result.current == M013
 
 
 def db_with_free_pages(path: Path) -> int:
@@ -102,4 +102,4 @@ def test_no_migration_without_the_backup_asked_for(tmp_path: Path) -> None:
     # so it was the missing backup, not the limit, that stopped the first run.
     proc = helpers.run_cli("migrate", "--no-backup", str(path), preexec_fn=file_size_limit(limit), timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert helpers.recorded(path)[-1] == M011
+    assert helpers.recorded(path)[-1] == M013

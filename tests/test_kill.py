@@ -25,7 +25,9 @@ from tests.faultkit import (
     COLUMNS_010,
     M010,
     M011,
-    assert_at_010_or_011,
+    M012,
+    M013,
+    assert_at_a_migration,
     copy_db,
     digest_of,
     rows_digest,
@@ -44,11 +46,11 @@ pytestmark = pytest.mark.slow
     # "commit": the moment the journal is deleted, i.e. just after COMMIT, during the check.
     [("delete", (0.05, 0.4, 0.8, "commit")), ("wal", (0.05, 0.4, 0.85))],
 )
-def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
+def test_sigkill_during_migrate_leaves_a_whole_migration_with_every_row(
     tmp_path: Path, big_010: Path, big_digest: dict, references: dict, journal_mode: str,
     fractions: tuple[float | str, ...],
 ) -> None:
-    """SIGKILL at points across the 011 migration: each time exactly 010 or 011, no row lost."""
+    """SIGKILL at points across 011-013: each time exactly at 010, 011, 012 or 013, no row lost."""
     # Measure the writing window once: from the first page written to the process's end.
     path = copy_db(big_010, tmp_path / "calibrate.db", journal_mode)
     proc = helpers.start_cli("migrate", "--no-backup", str(path))
@@ -80,12 +82,12 @@ def test_sigkill_during_migrate_leaves_010_or_011_with_every_row(
             assert read.returncode == 1, read.stderr
             assert "unfinished write" in one_sentence(read, path)
             assert (helpers.fingerprint(path), helpers.fingerprint(journal)) == before
-        state = assert_at_010_or_011(path, big_digest, references)
+        state = assert_at_a_migration(path, big_digest, references)
         outcomes.append((fraction, began and alive, state))
 
         # A second migrate finishes the job.
         result = migrate.migrate(path, make_backup=False)
-        assert result.current == M011
+        assert result.current == M013
         conn = helpers.connect(path)
         try:
             counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COLUMNS_010]
@@ -119,13 +121,14 @@ def test_a_kill_during_the_backup_leaves_no_file_named_as_a_backup(tmp_path: Pat
     assert digest_of(backup) == digest_of(big_010)
 
 
-def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
+def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_migration(
     tmp_path: Path, big_010: Path, big_digest: dict, references: dict
 ) -> None:
-    """migrate --repair is one transaction too: a kill leaves the file as it found it, or clean 011."""
+    """migrate --repair completes 011 in one transaction, then applies 012 and 013 each in one:
+    a kill leaves the file as it found it, or a clean 011, 012 or 013."""
     from tests.omega_runner import half_011
 
-    clean_011 = helpers.build(tmp_path / "clean.db")
+    clean = {state: helpers.build(tmp_path / f"clean-{state}.db", to=state) for state in (M011, M012, M013)}
     template = copy_db(big_010, tmp_path / "half.db")
     half_011(template, 3)  # OMEGA stopped with outcomes.project added and lessons_new filled
     half_schema = schema(template)
@@ -161,14 +164,15 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_011(
                 assert conn.execute("SELECT count(*) FROM lessons_new").fetchone() == half_new
         finally:
             conn.close()
+        state = helpers.recorded(path)[-1]
         if half:
-            assert schema(path) == half_schema and helpers.recorded(path)[-1] == M010
+            assert schema(path) == half_schema and state == M010
         else:  # repair may word the SQL differently ("outcomes" quoted): compare the structure
-            assert compare.compare(helpers.structure(clean_011), helpers.structure(path)) == [] and helpers.recorded(path)[-1] == M011
-        states.append("half" if half else M011)
+            assert compare.compare(helpers.structure(clean[state]), helpers.structure(path)) == []
+        states.append("half" if half else state)
         result = migrate.migrate(path, repair_half_applied=True, make_backup=False)
-        assert result.current == M011
-    assert "half" in states and M011 in states, states
+        assert result.current == M013
+    assert "half" in states and set(states) - {"half"}, states
 
 
 def test_ctrl_c_during_migrate_rolls_back_and_says_so(
@@ -184,7 +188,7 @@ def test_ctrl_c_during_migrate_rolls_back_and_says_so(
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err and len(err.splitlines()) == 1
     assert not Path(f"{path}-journal").exists()
-    assert assert_at_010_or_011(path, big_digest, references) == M010
+    assert assert_at_a_migration(path, big_digest, references) == M010
 
 
 DIE_MID_WRITE = """

@@ -20,11 +20,12 @@ from tests.faultkit import hold_lock, release
 ALL = [m.name for m in chain.discover()]
 
 
-def test_the_chain_is_001_to_011_in_name_order() -> None:
+def test_the_chain_is_001_to_013_in_name_order() -> None:
     assert ALL == [
         "001_init", "002_audit_log", "003_memory_enhancement", "004_fts5_recall",
         "005_scheduled_tasks", "006_limitations", "007_task_type", "008_user_aliases",
-        "009_task_retry", "010_outcomes", "011_project_learning",
+        "009_task_retry", "010_outcomes", "011_project_learning", "012_project_sessions",
+        "013_multi_lessons",
     ]
 
 
@@ -53,7 +54,7 @@ def test_new_database_is_created_and_fully_migrated(runner: CliRunner, tmp_path:
     first, *applied, last = result.stdout.splitlines()
     assert first == f"Created {path}."
     assert [line.split()[:2] for line in applied] == [[name, "applied"] for name in ALL]  # each with its time
-    assert last == f"{path} is now at 011_project_learning."
+    assert last == f"{path} is now at 013_multi_lessons."
     assert helpers.backups(path) == []  # nothing to back up: the file is new
 
 
@@ -66,7 +67,7 @@ def test_010_with_rows_keeps_every_row_and_gains_general_scope(seeded_010: Path,
     for table in before:
         if table == "_migrations":
             continue
-        if table in ("lessons", "outcomes", "scheduled_tasks"):
+        if table in ("lessons", "outcomes", "scheduled_tasks", "conversations"):
             assert all(row["project"] == "" for row in after[table])
             assert [{k: v for k, v in row.items() if k != "project"} for row in after[table]] == before[table]
         else:
@@ -214,17 +215,17 @@ def test_untracked_database_without_summary_is_not_bootstrapped(db_path: Path) -
 
 def test_database_with_newer_migrations_is_left_untouched(migrated_db: Path, runner: CliRunner) -> None:
     conn = sqlite3.connect(migrated_db)
-    conn.execute("INSERT INTO _migrations (name) VALUES ('012_project_sessions'), ('013_multi_lessons')")
+    conn.execute("INSERT INTO _migrations (name) VALUES ('014_later_things'), ('015_even_later')")
     conn.commit()
     conn.close()
     before = helpers.fingerprint(migrated_db)
     result = runner.invoke(app, ["migrate", str(migrated_db)])
     assert result.exit_code == 0
-    assert "newer" in result.stdout and "013_multi_lessons" in result.stdout
+    assert "newer" in result.stdout and "015_even_later" in result.stdout
     assert helpers.fingerprint(migrated_db) == before
     assert helpers.backups(migrated_db) == []
     doc = json.loads(runner.invoke(app, ["migrate", str(migrated_db), "-f", "json"]).stdout)
-    assert doc["newer"] == ["012_project_sessions", "013_multi_lessons"] and doc["applied"] == []
+    assert doc["newer"] == ["014_later_things", "015_even_later"] and doc["applied"] == []
 
 
 @pytest.mark.parametrize("to", ["010", "10", "010_outcomes"])
@@ -232,10 +233,10 @@ def test_to_stops_at_the_named_migration(db_path: Path, runner: CliRunner, to: s
     result = runner.invoke(app, ["migrate", str(db_path), "--to", to])
     assert result.exit_code == 0, result.stderr
     assert helpers.recorded(db_path) == ALL[:10]
-    assert "1 pending" in result.stdout
+    assert result.stdout.splitlines()[-1] == f"{db_path} is now at 010_outcomes, 3 pending."
 
 
-@pytest.mark.parametrize("to", ["999", "012_project_sessions", "banana"])
+@pytest.mark.parametrize("to", ["999", "014_project_things", "banana"])
 def test_to_unknown_is_a_bad_argument(db_path: Path, runner: CliRunner, to: str) -> None:
     result = runner.invoke(app, ["migrate", str(db_path), "--to", to])
     assert result.exit_code == 2
@@ -251,7 +252,10 @@ def test_to_already_passed_is_a_bad_argument(migrated_db: Path, runner: CliRunne
 
 
 def test_to_the_current_migration_is_nothing_to_do(migrated_db: Path, runner: CliRunner) -> None:
-    assert runner.invoke(app, ["migrate", str(migrated_db), "--to", "011"]).exit_code == 0
+    before = helpers.fingerprint(migrated_db)
+    result = runner.invoke(app, ["migrate", str(migrated_db), "--to", "013"])
+    assert result.exit_code == 0 and "nothing to apply" in result.stdout
+    assert helpers.fingerprint(migrated_db) == before
 
 
 def test_journal_mode_is_left_as_found(seeded_010: Path) -> None:
@@ -273,9 +277,9 @@ def test_json_output_reports_each_migration(seeded_010: Path, runner: CliRunner)
     result = runner.invoke(app, ["migrate", str(seeded_010), "-f", "json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert [a["name"] for a in doc["applied"]] == ["011_project_learning"]
-    assert doc["applied"][0]["seconds"] >= 0
-    assert doc["current"] == "011_project_learning"
+    assert [a["name"] for a in doc["applied"]] == ["011_project_learning", "012_project_sessions", "013_multi_lessons"]
+    assert all(a["seconds"] >= 0 for a in doc["applied"])
+    assert doc["current"] == "013_multi_lessons"
     assert Path(doc["backup"]).exists()
 
 

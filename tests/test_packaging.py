@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def test_migration_files_ship_as_package_data() -> None:
     names = sorted(f.name for f in resources.files("omega_db.migrations").iterdir() if f.name.endswith(".sql"))
-    assert names[0] == "001_init.sql" and names[-1] == "011_project_learning.sql" and len(names) == 11
+    assert names[0] == "001_init.sql" and names[-1] == "013_multi_lessons.sql" and len(names) == 13
 
 
 def _console_script() -> str:
@@ -39,7 +39,7 @@ def test_console_script_migrates_from_an_unrelated_folder(tmp_path: Path) -> Non
         cwd=elsewhere, capture_output=True, text=True, env=env, timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert helpers.recorded(elsewhere / "new.db")[-1] == "011_project_learning"
+    assert helpers.recorded(elsewhere / "new.db")[-1] == "013_multi_lessons"
 
 
 def test_python_dash_m_and_version(tmp_path: Path) -> None:

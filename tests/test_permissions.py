@@ -39,7 +39,7 @@ def test_a_new_database_is_0600_in_0700_folders(tmp_path: Path, umask: int) -> N
     path = existing / ".omega" / "deeper" / "memory.db"
     proc = migrate_with_umask(umask, str(path))
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["current"] == "011_project_learning"
+    assert json.loads(proc.stdout)["current"] == "013_multi_lessons"
     assert mode(path) == 0o600
     assert mode(path.parent) == 0o700
     assert mode(path.parent.parent) == 0o700
@@ -49,13 +49,13 @@ def test_a_new_database_is_0600_in_0700_folders(tmp_path: Path, umask: int) -> N
 
 @pytest.mark.parametrize("umask", UMASKS, ids=oct)
 def test_the_default_path_is_created_private_too(tmp_path: Path, umask: int) -> None:
-    """No DB argument, no $OMEGA_DB: ~/.omega/memory.db, folder 0700, file 0600."""
+    """No DB argument, no $OMEGA_DB: ~/.omega/data/memory.db, folders 0700, file 0600."""
     env = {k: v for k, v in os.environ.items() if k != "OMEGA_DB"}
     env["HOME"] = str(tmp_path)
     proc = helpers.run_cli("migrate", "-f", "json", preexec_fn=lambda: os.umask(umask), env=env)
     assert proc.returncode == 0, proc.stderr
-    path = tmp_path / ".omega" / "memory.db"
-    assert mode(path) == 0o600 and mode(path.parent) == 0o700
+    path = tmp_path / ".omega" / "data" / "memory.db"
+    assert mode(path) == 0o600 and mode(path.parent) == 0o700 and mode(path.parent.parent) == 0o700
 
 
 @pytest.mark.parametrize("umask", [0o000, 0o022], ids=oct)

@@ -1,4 +1,8 @@
-"""Property: migrating any 010 database to 011 keeps every row exactly and adds project = ''.
+"""Property: migrating any 010 database to 011, and on to 013, keeps every row exactly.
+
+At 011 every row gains project = ''; more lessons are then written in projects
+(as OMEGA v1.3.0 would, one per scope while 011's UNIQUE holds), and 013 must
+keep those too, each value in its column and each lesson with its rowid.
 
 Hypothesis builds 010 databases from generated rows — any text (unicode, quotes,
 NUL, empty), numbers and blobs where SQLite's affinity lets them in, collisions
@@ -24,6 +28,7 @@ from tests import helpers
 pytestmark = pytest.mark.slow
 
 CHANGED = ("outcomes", "lessons", "scheduled_tasks")
+
 
 # Text of every kind, with a few values repeated often enough to collide.
 text = st.one_of(
@@ -105,25 +110,62 @@ def with_project(rows: Counter[Row]) -> Counter[Row]:
     return Counter({tuple(sorted((*row, ("project", "text", repr(b""))))): n for row, n in rows.items()})
 
 
+# Lessons OMEGA writes at 011: in a project or the general scope.
+scoped_lessons = st.lists(
+    st.tuples(st.one_of(st.none(), text), text, text, loose, text, st.one_of(integer, loose), loose, loose),
+    max_size=12,
+)
+
+
+def tables(path: Path) -> dict[str, Counter[Row]]:
+    return {table: typed_rows(path, table) for table in helpers.user_tables(helpers.connect(path))}
+
+
+def lesson_rowids(path: Path) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.text_factory = bytes
+    try:
+        return sorted(conn.execute("SELECT rowid, quote(id), quote(rule) FROM lessons"))
+    finally:
+        conn.close()
+
+
+def assert_kept(before: dict[str, Counter[Row]], after: dict[str, Counter[Row]], gained: tuple[str, ...]) -> None:
+    """Every table's rows as before; the tables in `gained` each with project = '' added."""
+    new = {"_migrations", "project_sessions"}
+    assert after.keys() - new == before.keys() - new
+    for table in before.keys() - new:
+        expected = with_project(before[table]) if table in gained else before[table]
+        assert after[table] == expected, table
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(outcomes=outcome_rows, lessons=lesson_rows, tasks=task_rows)
-def test_migrating_any_010_database_keeps_every_row(
-    template: Path, outcomes: list[tuple], lessons: list[tuple], tasks: list[tuple]
+@given(outcomes=outcome_rows, lessons=lesson_rows, tasks=task_rows, later=scoped_lessons)
+def test_migrating_any_010_database_to_011_and_013_keeps_every_row(
+    template: Path, outcomes: list[tuple], lessons: list[tuple], tasks: list[tuple], later: list[tuple]
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "memory.db"
         shutil.copyfile(template, path)
         insert(path, outcomes, lessons, tasks)
-        before = {table: typed_rows(path, table) for table in helpers.user_tables(helpers.connect(path))}
+        before = tables(path)
         assert sum(before["outcomes"].values()) == len(outcomes)
 
-        result = migrate.migrate(path, make_backup=False)
+        assert migrate.migrate(path, make_backup=False, to="011").current == "011_project_learning"
+        at_011 = tables(path)
+        assert_kept(before, at_011, CHANGED)
 
-        assert result.current == "011_project_learning"
-        after = {table: typed_rows(path, table) for table in helpers.user_tables(helpers.connect(path))}
-        assert after.keys() == before.keys() | {"_migrations"} or after.keys() == before.keys()
-        for table in before:
-            if table in CHANGED:
-                assert after[table] == with_project(before[table]), table
-            elif table != "_migrations":
-                assert after[table] == before[table], table
+        conn = helpers.connect(path)
+        conn.executemany(
+            "INSERT OR IGNORE INTO lessons (id, sender_id, domain, rule, project, occurrences, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", later,
+        )
+        conn.close()
+        at_011 = tables(path)
+        rowids = lesson_rowids(path)
+
+        assert migrate.migrate(path, make_backup=False).current == "013_multi_lessons"
+        after = tables(path)
+        assert after["lessons"] == at_011["lessons"]  # projects included: nothing moved between columns
+        assert_kept(at_011, after, ("conversations",))
+        assert lesson_rowids(path) == rowids

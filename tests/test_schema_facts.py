@@ -1,4 +1,4 @@
-"""A fresh database's structure equals omega-schema.md, read back through PRAGMAs.
+"""A fresh database's structure (migrated to 013) equals omega-schema.md, read back through PRAGMAs.
 
 The expected values below are transcribed from ../shared/omega-schema.md (the
 facts OMEGA and omega-db must agree on), not derived from the migration files:
@@ -25,6 +25,7 @@ COLUMNS: dict[str, list[tuple[str, str, int, str | None, int]]] = {
         ("summary", "TEXT", 0, None, 0),
         ("last_activity", "TEXT", 1, NOW, 0),
         ("status", "TEXT", 1, "'active'", 0),
+        ("project", "TEXT", 1, "''", 0),
     ],
     "messages": [
         ("id", "TEXT", 0, None, 1),
@@ -106,6 +107,16 @@ COLUMNS: dict[str, list[tuple[str, str, int, str | None, int]]] = {
         ("created_at", "TEXT", 1, NOW, 0),
         ("updated_at", "TEXT", 1, NOW, 0),
     ],
+    "project_sessions": [
+        ("id", "TEXT", 0, None, 1),
+        ("channel", "TEXT", 1, None, 0),
+        ("sender_id", "TEXT", 1, None, 0),
+        ("project", "TEXT", 1, "''", 0),
+        ("session_id", "TEXT", 1, None, 0),
+        ("parent_project", "TEXT", 0, None, 0),
+        ("created_at", "TEXT", 1, NOW, 0),
+        ("updated_at", "TEXT", 1, NOW, 0),
+    ],
 }
 
 # Named indexes: (table, unique, columns); a COLLATE shows as the column name.
@@ -123,12 +134,15 @@ INDEXES = {
     "idx_outcomes_project": ("outcomes", 0, ["sender_id", "project", "timestamp"]),
     "idx_lessons_sender": ("lessons", 0, ["sender_id"]),
     "idx_lessons_project": ("lessons", 0, ["sender_id", "project"]),
+    "idx_lessons_domain": ("lessons", 0, ["sender_id", "domain", "project"]),
+    "idx_project_sessions_lookup": ("project_sessions", 0, ["channel", "sender_id", "project"]),
+    "idx_conversations_project": ("conversations", 0, ["channel", "sender_id", "project", "status", "last_activity"]),
 }
 
 # UNIQUE constraints (automatic indexes of origin 'u'), per table.
 UNIQUES = {
     "facts": [["sender_id", "key"]],
-    "lessons": [["sender_id", "domain", "project"]],
+    "project_sessions": [["channel", "sender_id", "project"]],  # lessons has none since 013
 }
 
 FOREIGN_KEYS = {
@@ -141,7 +155,8 @@ TRIGGERS = {"messages_fts_insert", "messages_fts_delete", "messages_fts_update"}
 MIGRATION_NAMES = [
     "001_init", "002_audit_log", "003_memory_enhancement", "004_fts5_recall",
     "005_scheduled_tasks", "006_limitations", "007_task_type", "008_user_aliases",
-    "009_task_retry", "010_outcomes", "011_project_learning",
+    "009_task_retry", "010_outcomes", "011_project_learning", "012_project_sessions",
+    "013_multi_lessons",
 ]
 
 
@@ -220,11 +235,19 @@ def test_check_constraints_are_enforced(conn: sqlite3.Connection) -> None:
                      (f"o{score}", score))
 
 
-def test_lessons_unique_per_project(conn: sqlite3.Connection) -> None:
+def test_several_lessons_per_scope_since_013(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO lessons (id, sender_id, domain, rule) VALUES ('1', 's', 'd', 'r')")
     conn.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) VALUES ('2', 's', 'd', 'r', 'p')")
+    conn.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) VALUES ('3', 's', 'd', 'r2', 'p')")
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):  # the id is still the primary key
+        conn.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) VALUES ('3', 's', 'd', 'r3', 'p')")
+
+
+def test_project_sessions_unique_per_channel_sender_project(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO project_sessions (id, channel, sender_id, session_id) VALUES ('1', 'tg', 's', 'a')")
+    conn.execute("INSERT INTO project_sessions (id, channel, sender_id, project, session_id) VALUES ('2', 'tg', 's', 'p', 'b')")
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        conn.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) VALUES ('3', 's', 'd', 'r2', 'p')")
+        conn.execute("INSERT INTO project_sessions (id, channel, sender_id, project, session_id) VALUES ('3', 'tg', 's', 'p', 'c')")
 
 
 def test_fts5_external_content_over_user_messages_only(conn: sqlite3.Connection) -> None:

@@ -54,8 +54,8 @@ def shown_projects(doc: dict) -> list[dict[str, str]]:
 
 def test_json_keys_exactly_as_specified(migrated_db: Path, runner: CliRunner) -> None:
     doc = status_json(runner, migrated_db)
-    assert list(doc) == ["database", "current", "migrations", "pending", "newer", "projects"]
-    assert doc["current"] == "011_project_learning"
+    assert list(doc) == ["database", "current", "omega", "half_applied", "migrations", "pending", "newer", "projects"]
+    assert doc["current"] == "013_multi_lessons" and doc["omega"] == "v0.2.0 to v1.3.0" and doc["half_applied"] is None
     assert doc["pending"] == [] and doc["newer"] == []
     assert all(list(m) == ["name", "state", "applied_at"] for m in doc["migrations"])
     assert {m["state"] for m in doc["migrations"]} == {"applied"}
@@ -66,7 +66,7 @@ def test_empty_file_is_version_000(db_path: Path, runner: CliRunner) -> None:
     db_path.write_bytes(b"")
     doc = status_json(runner, db_path)
     assert doc["current"] is None
-    assert len(doc["pending"]) == 11
+    assert len(doc["pending"]) == 13 and doc["omega"] is None
     assert {m["state"] for m in doc["migrations"]} == {"pending"}
     assert doc["projects"] == [{"project": "", "outcomes": 0, "lessons": 0, "pending_tasks": 0}]
     assert db_path.read_bytes() == b""
@@ -75,7 +75,7 @@ def test_empty_file_is_version_000(db_path: Path, runner: CliRunner) -> None:
 def test_at_010_counts_everything_as_general(seeded_010: Path, runner: CliRunner) -> None:
     doc = status_json(runner, seeded_010)
     assert doc["current"] == "010_outcomes"
-    assert doc["pending"] == ["011_project_learning"]
+    assert doc["pending"] == ["011_project_learning", "012_project_sessions", "013_multi_lessons"]
     conn = sqlite3.connect(seeded_010)
     expected = {
         "project": "",
@@ -117,13 +117,15 @@ def test_projects_are_counted_per_scope(migrated_db: Path, runner: CliRunner) ->
 
 def test_newer_migrations_are_listed(migrated_db: Path, runner: CliRunner) -> None:
     conn = sqlite3.connect(migrated_db)
-    conn.execute("INSERT INTO _migrations (name) VALUES ('012_project_sessions'), ('013_multi_lessons')")
+    conn.execute("INSERT INTO _migrations (name) VALUES ('014_later_things'), ('015_even_later')")
     conn.commit()
     conn.close()
     doc = status_json(runner, migrated_db)
-    assert doc["newer"] == ["012_project_sessions", "013_multi_lessons"]
-    assert doc["current"] == "013_multi_lessons"
-    assert [m["state"] for m in doc["migrations"]] == ["applied"] * 11 + ["newer", "newer"]
+    assert doc["newer"] == ["014_later_things", "015_even_later"]
+    assert doc["current"] == "015_even_later" and doc["omega"] is None
+    assert [m["state"] for m in doc["migrations"]] == ["applied"] * 13 + ["newer", "newer"]
+    header, _, _ = status_table(runner, migrated_db)
+    assert header["Current"] == "015_even_later — written by an OMEGA newer than v1.3.0"
 
 
 def test_pre_tracking_database_counts_001_to_003_as_applied(db_path: Path, runner: CliRunner) -> None:
@@ -135,7 +137,7 @@ def test_pre_tracking_database_counts_001_to_003_as_applied(db_path: Path, runne
     doc = status_json(runner, db_path)
     assert doc["current"] == "003_memory_enhancement"
     assert doc["pending"] == [m["name"] for m in doc["migrations"]][3:]
-    assert doc["pending"][0] == "004_fts5_recall" and len(doc["pending"]) == 8
+    assert doc["pending"][0] == "004_fts5_recall" and len(doc["pending"]) == 10
 
 
 def test_table_shows_header_and_history(seeded_010: Path, runner: CliRunner) -> None:
@@ -143,12 +145,14 @@ def test_table_shows_header_and_history(seeded_010: Path, runner: CliRunner) -> 
     assert list(header) == ["Database", "Size", "SQLite", "Journal mode", "Current", "Pending"]
     assert header["Database"] == str(seeded_010)
     assert header["SQLite"] == sqlite3.sqlite_version
-    assert (header["Journal mode"], header["Current"], header["Pending"]) == ("delete", "010_outcomes", "1")
+    assert (header["Journal mode"], header["Current"], header["Pending"]) == (
+        "delete", "010_outcomes — a development state (no OMEGA release stops here)", "3"
+    )
     doc = status_json(runner, seeded_010)
     assert [(r["#"], r["name"], r["state"], r["applied at"]) for r in history] == [
         (m["name"][:3], m["name"], m["state"], m["applied_at"] or "") for m in doc["migrations"]
     ]
-    assert [r["state"] for r in history] == ["applied"] * 10 + ["pending"]
+    assert [r["state"] for r in history] == ["applied"] * 10 + ["pending"] * 3
     assert projects == shown_projects(doc) and [p["project"] for p in projects] == ["(general)"]
 
 
@@ -179,5 +183,5 @@ def test_default_path_is_in_home(runner: CliRunner, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("HOME", str(tmp_path))
     result = runner.invoke(app, ["migrate", "-f", "json", "--no-backup"])
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["database"] == str(tmp_path / ".omega" / "memory.db")
-    assert (tmp_path / ".omega" / "memory.db").is_file()
+    assert json.loads(result.stdout)["database"] == str(tmp_path / ".omega" / "data" / "memory.db")
+    assert (tmp_path / ".omega" / "data" / "memory.db").is_file()

@@ -15,11 +15,11 @@ from omega_db import migrate, sql
 from omega_db.cli import app
 from omega_db.verify import verify
 from tests import helpers
-from tests.omega_runner import OMEGA_003, OMEGA_012, OMEGA_013, half_003, half_011, run_like_omega
+from tests.omega_runner import OMEGA_003, OMEGA_013, half_003, half_011, run_like_omega
 
 CHECK_NAMES = [
     "integrity", "history", "pending", "half-applied", "effects", "schema", "foreign-keys",
-    "fts5-index", "project-not-null", "lessons-unique", "outcome-scores",
+    "fts5-index", "project-not-null", "lessons-per-scope", "outcome-scores",
 ]
 
 
@@ -46,7 +46,7 @@ def statuses(checks: dict[str, dict[str, str]]) -> dict[str, str]:
 
 @pytest.fixture
 def seeded_010_migrated(seeded_010: Path) -> Path:
-    """seeded_010 after omega-db migrated it to 011: rows in every table; yours to change."""
+    """seeded_010 after omega-db migrated it to 013: rows in every table; yours to change."""
     migrate.migrate(seeded_010, make_backup=False)
     return seeded_010
 
@@ -85,7 +85,7 @@ def test_a_database_at_010_passes_with_a_pending_warning(seeded_010: Path, runne
 def test_an_empty_file_is_version_000_with_everything_pending(db_path: Path, runner: CliRunner) -> None:
     db_path.touch()
     code, checks = run_verify(runner, db_path)
-    assert code == 0 and checks["pending"]["status"] == "warning" and "11 pending" in checks["pending"]["detail"]
+    assert code == 0 and checks["pending"]["status"] == "warning" and "13 pending" in checks["pending"]["detail"]
 
 
 def test_table_output_colours_status_and_exits_by_verdict(seeded_010: Path, runner: CliRunner) -> None:
@@ -113,8 +113,19 @@ def drop_011_index(path: Path) -> None:
     execute(path, "DROP INDEX idx_outcomes_project")
 
 
-def lessons_without_unique(path: Path) -> None:
-    execute(path, *OMEGA_013[:6])  # rebuilt like OMEGA's 013 does, but 013 is not recorded
+def lessons_unique_again(path: Path) -> None:
+    """lessons taken back to its 012 shape (one rule per scope) while 013 stays recorded."""
+    execute(
+        path,
+        "CREATE TABLE lessons_u (id TEXT PRIMARY KEY, sender_id TEXT NOT NULL, domain TEXT NOT NULL, "
+        "rule TEXT NOT NULL, project TEXT NOT NULL DEFAULT '', occurrences INTEGER NOT NULL DEFAULT 1, "
+        "created_at TEXT NOT NULL DEFAULT (datetime('now')), updated_at TEXT NOT NULL DEFAULT (datetime('now')), "
+        "UNIQUE (sender_id, domain, project))",
+        "INSERT INTO lessons_u SELECT * FROM lessons",
+        "DROP TABLE lessons",
+        "ALTER TABLE lessons_u RENAME TO lessons",
+        *OMEGA_013[4:],
+    )
 
 
 def record_011_without_columns(path: Path) -> None:
@@ -163,7 +174,7 @@ BREAKAGES: list[tuple[Callable[[Path], None], dict[str, str]]] = [
         "schema": "index idx_outcomes_project on outcomes (sender_id, project, timestamp) is missing",
         "effects": "011_project_learning is recorded but index idx_outcomes_project is missing",
     }),
-    (lessons_without_unique, {"schema": "lessons: UNIQUE (sender_id, domain, project) is missing"}),
+    (lessons_unique_again, {"schema": "lessons: extra UNIQUE (sender_id, domain, project)"}),
     (record_011_without_columns, {
         "effects": "011_project_learning is recorded but",
         "schema": "outcomes: column project is missing",
@@ -270,26 +281,38 @@ def test_omega_alter_style_003_verifies_although_its_create_text_differs(db_path
     assert code == 0, checks
 
 
+# What a future OMEGA's 014 might do: add a table, a column and an index, and drop a constraint.
+OMEGA_014 = (
+    "CREATE TABLE agent_notes (id TEXT PRIMARY KEY, note TEXT NOT NULL)",
+    "ALTER TABLE lessons ADD COLUMN weight REAL NOT NULL DEFAULT 1.0",
+    "CREATE INDEX idx_outcomes_source ON outcomes (source)",
+    "CREATE TABLE facts_v2 (id TEXT PRIMARY KEY, sender_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+    "source_message_id TEXT REFERENCES messages(id), created_at TEXT NOT NULL DEFAULT (datetime('now')), "
+    "updated_at TEXT NOT NULL DEFAULT (datetime('now')))",
+    "INSERT INTO facts_v2 SELECT * FROM facts",
+    "DROP TABLE facts",
+    "ALTER TABLE facts_v2 RENAME TO facts",
+)
+
+
 @pytest.fixture
 def newer(seeded_010_migrated: Path) -> Path:
-    """A database a newer OMEGA took to 013: 012 adds tables and columns, 013 drops lessons' UNIQUE."""
-    assert run_like_omega(seeded_010_migrated, OMEGA_012, record="012_project_sessions") is None
-    assert run_like_omega(seeded_010_migrated, OMEGA_013, record="013_multi_lessons") is None
+    """A database a newer OMEGA took past 013, to a 014 omega-db does not know."""
+    assert run_like_omega(seeded_010_migrated, OMEGA_014, record="014_future_memory") is None
     return seeded_010_migrated
 
 
 def test_newer_migrations_give_warnings_not_failures(newer: Path, runner: CliRunner) -> None:
-    execute(newer, "INSERT INTO lessons (id, sender_id, domain, rule, project) "
-                   "SELECT 'second', sender_id, domain, 'another rule', project FROM lessons LIMIT 1")
+    execute(newer, "INSERT INTO facts (id, sender_id, key, value) SELECT 'again', sender_id, key, 'v2' FROM facts LIMIT 1")
     code, checks = run_verify(runner, newer)
     assert code == 0, checks
     assert "fail" not in statuses(checks).values()
     schema_detail = checks["schema"]["detail"]
     assert checks["schema"]["status"] == "warning"
-    assert "project_sessions" in schema_detail and "conversations: extra column project" in schema_detail
-    assert "lessons: UNIQUE (sender_id, domain, project) is missing" in schema_detail
-    assert checks["lessons-unique"]["status"] == "warning"
-    assert "012_project_sessions, 013_multi_lessons" in checks["history"]["detail"]
+    assert "extra table agent_notes" in schema_detail and "lessons: extra column weight" in schema_detail
+    assert "facts: UNIQUE (sender_id, key) is missing" in schema_detail
+    assert "idx_outcomes_source" in schema_detail
+    assert "also 014_future_memory from a newer OMEGA" in checks["history"]["detail"]
     strict, _ = run_verify(runner, newer, "--strict")
     assert strict == 1
 
