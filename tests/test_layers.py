@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "backup": 2,
     "compare": 3,
     "apply": 3,
+    "copies": 3,
     "halfapplied": 4,
     "checks": 4,
     "repair": 5,
@@ -42,12 +43,15 @@ LAYERS: dict[str, int] = {
     "migrate": 6,
     "verify": 6,
     "status": 6,
+    "backups": 6,
     "output": 7,
     "reports": 8,
     "listing": 8,
+    "backup_reports": 8,
     "options": 8,
-    "cli": 9,
-    "__main__": 10,
+    "backup_cli": 9,
+    "cli": 10,
+    "__main__": 11,
 }
 
 

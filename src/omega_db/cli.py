@@ -8,12 +8,13 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, db, output, paths
+from omega_db import __version__, backup_cli, db, output, paths
 from omega_db.errors import OmegaDbError
 from omega_db.options import (
     DbArg,
     DomainOpt,
     FormatOpt,
+    KeepOpt,
     LimitOpt,
     ProjectOpt,
     ReportFormatOpt,
@@ -118,6 +119,7 @@ def migrate(
             "keeping every row.",
         ),
     ] = False,
+    keep: KeepOpt = None,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
 ) -> None:
@@ -132,6 +134,7 @@ def migrate(
       omega-db migrate --to 010 ./copy.db
       omega-db migrate -f json --no-backup ./scratch.db
       omega-db migrate --repair   # after OMEGA stopped half-way through a migration
+      omega-db migrate --keep 5   # and delete all but the 5 newest backups
     """
     from omega_db import reports
     from omega_db.migrate import migrate as run_migrate
@@ -143,6 +146,11 @@ def migrate(
             repair_half_applied=repair_half_applied,
         )
     reports.render_migrate(result, fmt)
+    if keep is not None and result.backup:
+        from omega_db import backup_reports
+        from omega_db.backup import prune
+
+        backup_reports.render_pruned(prune(path, keep=keep, made=result.backup))
 
 
 @app.command()
@@ -289,6 +297,11 @@ def tasks(
     with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
         answer = queries.tasks(conn, project=project, sender=sender, status=status, due=due, limit=limit)
         listing.render_listing(answer, fmt)
+
+
+# backup and backups live in backup_cli (cli.py stays one screenful per job).
+app.command("backup")(backup_cli.backup)
+app.command("backups")(backup_cli.backups)
 
 
 def main() -> None:

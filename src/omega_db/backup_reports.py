@@ -1,0 +1,135 @@
+"""What backup, backups and restore show: plain lines for people (one per row, never wrapped), or one JSON document."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omega_db.output import ReportFormat, error_console, note, write_json
+
+if TYPE_CHECKING:
+    from omega_db.backups import Listed, Taken
+
+# A stand-in for the chain's own mapping of schema states to OMEGA releases (omega-schema.md:
+# every release from v0.2.0 to v1.3.0 ships 001-013; v0.1.0 shipped 001-007).
+_RELEASES = {"013_multi_lessons": "v0.2.0 to v1.3.0", "007_task_type": "v0.1.0"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def omega_releases(current: str | None) -> str | None:
+    """The OMEGA releases whose schema `current` is ("v0.2.0 to v1.3.0"), None for any other state."""
+    return _RELEASES.get(current or "")
+
+
+def version_label(current: str | None) -> str:
+    """'013_multi_lessons — OMEGA v0.2.0 to v1.3.0', or the state with what it is."""
+    if current is None:
+        return "000 (no migration applied)"
+    releases = omega_releases(current)
+    return f"{current} — OMEGA {releases}" if releases else f"{current} (a development state of OMEGA)"
+
+
+def visible(text: object) -> str:
+    """Text safe to print: control characters (ESC, CR, C1...) shown as \\xNN escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", str(text))
+
+
+def size_label(n: int) -> str:
+    """1234567 -> '1.2 MiB'."""
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"
+
+
+def _out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+# --- backup --------------------------------------------------------------------
+
+
+def render_backup(taken: Taken, fmt: ReportFormat) -> None:
+    """The backup made ({"path", "bytes", "current"}), and what --keep deleted (stderr with JSON)."""
+    if taken.half_applied:
+        note(f"note: the database holds a half-applied migration, and so does its backup: {taken.half_applied}.")
+    if fmt is ReportFormat.json:
+        write_json({"path": str(taken.path), "bytes": taken.bytes, "current": taken.current})
+        for old in taken.pruned:
+            note(f"deleted the old backup {visible(old)}")
+        return
+    _out(f"Backup: {visible(taken.path)} ({size_label(taken.bytes)}, {version_label(taken.current)}; "
+         "checked with quick_check)")
+    for old in taken.pruned:
+        _out(f"Deleted the old backup {visible(old)}")
+
+
+@contextlib.contextmanager
+def backup_progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar for the copy on a terminal's stderr, or None when not wanted."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("backup"), BarColumn(), TimeElapsedColumn(), console=error_console(), transient=True
+    ) as progress:
+        task = progress.add_task("backup", total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+# --- backups -------------------------------------------------------------------
+
+
+def backups_json(listed: list[Listed]) -> list[dict[str, Any]]:
+    """[{"path", "created", "bytes", "current", "ok"}], newest first."""
+    return [
+        {
+            "path": str(item.path),
+            "created": item.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "bytes": item.bytes,
+            "current": item.current,
+            "ok": item.ok,
+        }
+        for item in listed
+    ]
+
+
+def render_backups(database: Path, listed: list[Listed], fmt: ReportFormat) -> None:
+    """Every backup of a database, newest first: one line each."""
+    if fmt is ReportFormat.json:
+        write_json(backups_json(listed))
+        return
+    if not listed:
+        _out(f"No backups of {visible(database)} (none named {visible(database.name)}.bak-<UTC time> beside it).")
+        return
+    _out(f"Backups of {visible(database)}, newest first (times in UTC):")
+    rows = [
+        (
+            item.created.strftime("%Y-%m-%d %H:%M:%S"),
+            size_label(item.bytes),
+            "yes" if item.ok else "NO",
+            version_label(item.current) if item.ok else visible(item.problem),
+            visible(item.path.name),
+        )
+        for item in listed
+    ]
+    header = ("created", "size", "opens", "schema version (or why it does not open)", "file")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].ljust(widths[2]),
+                 row[3].ljust(widths[3]), row[4]]
+        _out("  ".join(cells).rstrip())
+
+
+def render_pruned(pruned: list[Path]) -> None:
+    """What --keep deleted after a migration's backup, as notes on stderr."""
+    for old in pruned:
+        note(f"deleted the old backup {visible(old)}")

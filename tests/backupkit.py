@@ -1,0 +1,171 @@
+"""Shared by the backup, backups and restore tests: real processes that write, hold or die, and a user."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import omega_db
+from omega_db.cli import app
+from tests import helpers
+from tests.inputkit import Ran
+
+NOBODY = 65534
+HEADER_WAL = b"\x02\x02"
+
+# Commits `count` outcomes that stay only in the -wal (no checkpoint), then dies by SIGKILL:
+# what OMEGA leaves when it is killed between checkpoints.
+KILLED_WRITER = textwrap.dedent("""
+    import os, signal, sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    assert conn.execute("PRAGMA journal_mode = wal").fetchone()[0] == "wal"
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    for i in range(int(sys.argv[2])):
+        conn.execute("INSERT INTO outcomes (id, sender_id, domain, score, lesson) "
+                     "VALUES (?, 'wal', 'coding', 1, 'only in the wal')", ("wal-%d" % i,))
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+# Commits transactions of two rows (an outcome and a lesson with the same number) until told
+# to stop; prints each committed number with the monotonic time after its COMMIT.
+PAIR_WRITER = textwrap.dedent("""
+    import json, os, sqlite3, sys, time
+    path, stop = sys.argv[1], sys.argv[2]
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    i = 0
+    deadline = time.monotonic() + 90
+    while not os.path.exists(stop) and time.monotonic() < deadline:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO outcomes (id, sender_id, domain, score, lesson) "
+                     "VALUES (?, 'writer', 'coding', 1, 'pair')", ("pair-%d" % i,))
+        conn.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) "
+                     "VALUES (?, 'writer', ?, 'a rule', 'p')", ("pair-%d" % i, "domain-%d" % i))
+        conn.execute("COMMIT")
+        print(json.dumps([i, time.monotonic()]), flush=True)
+        i += 1
+        time.sleep(0.001)
+""")
+
+def wal_database(path: Path, *, wal_rows: int = 5) -> Path:
+    """A seeded 011 database in WAL mode whose last `wal_rows` outcomes live only in its -wal."""
+    helpers.build(path)
+    helpers.seed(path)
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path), str(wal_rows)], timeout=60)
+    assert proc.returncode == -9
+    assert Path(f"{path}-wal").stat().st_size > 0
+    assert wal_ids(path, main_file_only=True) == []  # the main file alone does not hold them
+    return path
+
+
+def wal_ids(path: Path, *, main_file_only: bool = False) -> list[str]:
+    """The ids of the rows KILLED_WRITER committed, as the file (with its -wal, or alone) holds them."""
+    flags = "immutable=1" if main_file_only else "mode=ro"
+    conn = sqlite3.connect(f"file:{path}?{flags}", uri=True)
+    try:
+        return sorted(r for (r,) in conn.execute("SELECT id FROM outcomes WHERE id LIKE 'wal-%'"))
+    finally:
+        conn.close()
+
+
+def header_mode(path: Path) -> bytes:
+    """Bytes 18-19 of the SQLite header: 01 01 rollback journal, 02 02 WAL."""
+    return path.read_bytes()[18:20]
+
+
+def _preload() -> None:
+    """Import everything a command may import lazily: once it is nobody, the child may not be
+    able to read this Python's own files (an interpreter under /root)."""
+    import json  # noqa: F401  (output.write_json imports it lazily)
+
+    for info in pkgutil.walk_packages(omega_db.__path__, "omega_db."):
+        if info.name != "omega_db.__main__":
+            importlib.import_module(info.name)
+
+
+def run_as_nobody(*args: str) -> Ran:
+    """`omega-db ARGS` in a forked child that has dropped to the user nobody (no exec: see _preload)."""
+    _preload()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            code = 70
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115  (no terminal)
+                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                try:
+                    app(args=list(args), prog_name="omega-db")
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        return Ran(os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode())
+
+
+@pytest.fixture
+def nobody_dir() -> Iterator[Path]:
+    """A folder owned by nobody that nobody can reach (pytest's tmp_path is root's, 0700); root only."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to give files to another user")
+    folder = Path(tempfile.mkdtemp(prefix="omega-db-backup-"))
+    os.chmod(folder, 0o755)
+    try:
+        probe = run_as_nobody("--version")
+        if probe.code != 0:
+            pytest.skip(f"the user nobody cannot run omega-db from here: {probe.stderr.strip()}")
+        os.chown(folder, NOBODY, NOBODY)
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def stderr_line(stderr: str, path: Path) -> str:
+    """The one error line a refused command printed: no traceback, naming the file."""
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert str(path) in lines[0], stderr
+    return lines[0]
+
+
+def json_of(proc: subprocess.CompletedProcess[str] | Ran) -> object:
+    """The JSON document on stdout of a successful command (a real process, or a Ran)."""
+    code = proc.code if isinstance(proc, Ran) else proc.returncode
+    assert code == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def names(folder: Path) -> list[str]:
+    """The names in a folder, sorted."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
+    """Every file's content hash and mtime: 'nothing changed in the folder'."""
+    return {p.name: helpers.fingerprint(p) for p in sorted(folder.iterdir()) if p.is_file()}
