@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import omega_db
+from omega_db import backup
 from omega_db.cli import app
 from tests import helpers
 from tests.inputkit import Ran
@@ -59,6 +60,49 @@ PAIR_WRITER = textwrap.dedent("""
         time.sleep(0.001)
 """)
 
+# Keeps the database open (one query read, no transaction) until its stdin closes: an idle OMEGA.
+HOLDER = textwrap.dedent("""
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1])
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    print("open", flush=True)
+    sys.stdin.read()
+""")
+
+# Runs omega-db, killing itself with SIGKILL just before its n-th file operation of those
+# wrapped (link, rename, unlink, fsync, chmod, chown...): every step boundary, exactly.
+# The file system work is real; only the moment of death is chosen. Prints the count on exit.
+KILL_AT = textwrap.dedent("""
+    import os, signal, sys
+    from omega_db import cli
+    limit, calls = int(sys.argv[1]), 0
+    def wrap(fn):
+        def stop_first(*args, **kwargs):
+            global calls
+            calls += 1
+            if calls == limit:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return fn(*args, **kwargs)
+        return stop_first
+    for name in ("link", "rename", "replace", "unlink", "remove", "fsync", "chmod", "fchmod", "chown", "fchown"):
+        setattr(os, name, wrap(getattr(os, name)))
+    sys.argv = ["omega-db", *sys.argv[2:]]
+    try:
+        cli.main()
+    finally:
+        sys.stderr.write("calls=%d\\n" % calls)
+""")
+
+
+def backup_of(path: Path) -> Path:
+    """A backup of the database at path, made by omega-db's own online backup."""
+    conn = helpers.connect(path)
+    try:
+        return backup.backup(conn, path)
+    finally:
+        conn.close()
+
+
 def wal_database(path: Path, *, wal_rows: int = 5) -> Path:
     """A seeded 011 database in WAL mode whose last `wal_rows` outcomes live only in its -wal."""
     helpers.build(path)
@@ -83,6 +127,25 @@ def wal_ids(path: Path, *, main_file_only: bool = False) -> list[str]:
 def header_mode(path: Path) -> bytes:
     """Bytes 18-19 of the SQLite header: 01 01 rollback journal, 02 02 WAL."""
     return path.read_bytes()[18:20]
+
+
+def hold_open(path: Path) -> subprocess.Popen[str]:
+    """A second process that has the database open (and idle) until released."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "open"
+    return proc
+
+
+def let_go(proc: subprocess.Popen[str]) -> None:
+    """End a hold_open process."""
+    proc.communicate(timeout=30)
+
+
+def start_cli(*args: str, **kwargs: object) -> subprocess.Popen[str]:
+    """Start `omega-db ARGS` as a real process (stdin closed: no terminal)."""
+    return subprocess.Popen([sys.executable, "-m", "omega_db", *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)  # type: ignore[call-overload]
 
 
 def _preload() -> None:
@@ -166,6 +229,12 @@ def names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
-    """Every file's content hash and mtime: 'nothing changed in the folder'."""
-    return {p.name: helpers.fingerprint(p) for p in sorted(folder.iterdir()) if p.is_file()}
+def snapshot(folder: Path) -> dict[str, tuple[str, int] | None]:
+    """Every file's content hash and mtime: 'nothing changed in the folder'.
+
+    A -shm file is SQLite's shared-memory index, which every reader writes to: only its presence counts.
+    """
+    return {
+        p.name: None if p.name.endswith("-shm") else helpers.fingerprint(p)
+        for p in sorted(folder.iterdir()) if p.is_file()
+    }

@@ -13,8 +13,8 @@ from tests import helpers
 COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks")
 READERS = tuple(c for c in COMMANDS if c != "migrate")
 # Their bad files and options are covered in test_backup_files.py: what they are given is
-# not always the database (backups lists beside a database that may be gone).
-BACKUP_COMMANDS = ("backup", "backups")
+# not always the database (restore's BACKUP; backups lists beside a database that may be gone).
+BACKUP_COMMANDS = ("backup", "backups", "restore")
 
 
 @dataclass(frozen=True)

@@ -301,9 +301,12 @@ def test_run_as_root_the_backup_is_the_database_owners(nobody_dir: Path) -> None
     migrated = Path(json_of(helpers.run_cli("migrate", str(old), "-f", "json"))["backup"])  # type: ignore[index]
     assert (migrated.stat().st_uid, migrated.stat().st_gid) == (NOBODY, NOBODY)
 
-    # The user nobody reads the root-made backup.
+    # The user nobody reads the root-made backup, and restores it.
     listed = json_of(run_as_nobody("backups", str(path), "-f", "json"))
     assert [(b["path"], b["ok"]) for b in listed] == [(str(made), True)]  # type: ignore[index]
+    restored = run_as_nobody("restore", str(made), str(path), "--yes", "-f", "json")
+    assert restored.code == 0, restored.stderr
+    assert path.stat().st_uid == NOBODY
 
 
 def test_a_backup_of_a_missing_database_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:

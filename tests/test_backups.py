@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import backup
 from tests import helpers
-from tests.backupkit import HEADER_WAL, header_mode, snapshot, wal_database
+from tests.backupkit import HEADER_WAL, backup_of, header_mode, snapshot, wal_database
 from tests.inputkit import invoke, one_sentence, seeded
 
 
@@ -27,12 +26,12 @@ def folder_of_backups(tmp_path: Path) -> tuple[Path, dict[str, str | None]]:
     Returns the database and {backup name: expected current, or None when it must not be ok}.
     """
     path = seeded(tmp_path / "memory.db")
-    good = backup.backup(helpers.connect(path), path)
+    good = backup_of(path)
     older = good.with_name(f"{path.name}.bak-20260101T000000Z")
     os.rename(good, older)
     at_010 = seeded(tmp_path / "scratch.db", to="010")
     good_010 = tmp_path / f"{path.name}.bak-20250601T101010Z-2"
-    os.rename(backup.backup(helpers.connect(at_010), at_010), good_010)
+    os.rename(backup_of(at_010), good_010)
     at_010.unlink()
 
     # What omega-db 0.1's migrate left: SQLite's backup of a WAL database, WAL in its header.
@@ -118,9 +117,9 @@ def test_backups_says_so_when_there_are_none(runner: CliRunner, tmp_path: Path) 
 def test_backups_labels_omega_releases(runner: CliRunner, tmp_path: Path) -> None:
     """007 is OMEGA v0.1.0's schema; 010 is a development state, and says so."""
     path = helpers.build(tmp_path / "memory.db", to="007")
-    backup.backup(helpers.connect(path), path)
+    backup_of(path)
     other = helpers.build(tmp_path / "other.db", to="010")
-    backup.backup(helpers.connect(other), other)
+    backup_of(other)
     assert "007_task_type — OMEGA v0.1.0" in invoke(runner, "backups", str(path)).stdout
     assert "010_outcomes (a development state of OMEGA)" in invoke(runner, "backups", str(other)).stdout
 
@@ -142,7 +141,7 @@ def test_backups_of_a_path_that_cannot_be_a_database_is_exit_2(runner: CliRunner
 def test_backups_of_a_damaged_database_still_lists(runner: CliRunner, tmp_path: Path) -> None:
     """A damaged database is when its backups matter: it is not even opened."""
     path = seeded(tmp_path / "memory.db")
-    made = backup.backup(helpers.connect(path), path)
+    made = backup_of(path)
     path.write_bytes(b"garbage" * 1000)
     ran = invoke(runner, "backups", str(path), "-f", "json")
     assert ran.code == 0, ran.stderr

@@ -6,6 +6,7 @@ import datetime as dt
 import errno
 import os
 import re
+import shutil
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
@@ -240,6 +241,42 @@ def _place(partial: Path, target: Path, names: Iterator[Path], output: Path | No
         break
     fsync_folder(target.parent)
     return target
+
+
+def copy_file(database: Path, *, advice: str) -> Path:
+    """Copy a database file that no process has open, byte for byte, to a new backup beside it.
+
+    For a file SQLite may not be able to read (damage is kept as it is); the
+    caller makes sure nothing writes it meanwhile. Named, moded and owned like
+    every backup, written as <name>.partial first.
+    """
+    names = candidates(database)
+    partial, target = _create_partial(names, database, None, advice)
+    try:
+        try:
+            with open(database, "rb") as src, open(partial, "r+b") as dest:
+                shutil.copyfileobj(src, dest, 1 << 20)
+                dest.flush()
+                os.fsync(dest.fileno())
+        except OSError as exc:
+            raise BackupError(f"cannot write the backup {target} ({exc.strerror}); {advice}.") from None
+        _plain(partial)
+        return _place(partial, target, names, None, advice)
+    except BaseException:
+        remove(partial)
+        raise
+
+
+def _plain(path: Path) -> None:
+    """Make a whole WAL-mode copy a rollback-journal file, as every backup is; leave one SQLite cannot read."""
+    try:
+        conn = sqlite3.connect(db.uri(path, "rw"), uri=True, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass  # damaged: kept exactly as it is
 
 
 def _fsync(path: Path) -> None:

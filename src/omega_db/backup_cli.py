@@ -1,12 +1,14 @@
 """The backup, backups and restore commands: parse, call the core once, render (registered by cli)."""
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from omega_db import db, paths
+from omega_db.errors import BadArgumentError, OmegaDbError
 from omega_db.options import DbArg, KeepOpt, ReportFormatOpt, TimeoutOpt
 from omega_db.output import ReportFormat
 
@@ -64,3 +66,41 @@ def backups(
     path = paths.resolve_path(database)
     backup_reports.render_backups(path, backups.catalog(path, timeout=timeout), fmt)
 
+
+def restore(
+    backup_file: Annotated[
+        Path,
+        typer.Argument(metavar="BACKUP", help="The backup to restore (see `omega-db backups`).", show_default=False),
+    ],
+    database: DbArg = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")
+    ] = False,
+    fmt: ReportFormatOpt = ReportFormat.table,
+    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+) -> None:
+    """Put a backup in place of the database; the database it replaces is kept as a backup.
+
+    Refuses while another process (OMEGA) has the database open. The backup is
+    checked first; the swap is atomic and keeps the file's owner and mode; the
+    row counts per table before and after are shown. Works when the database is gone.
+
+    \b
+    Examples:
+      omega-db backups                                   # choose one
+      omega-db restore ~/.omega/data/memory.db.bak-20260301T020000Z
+      omega-db restore memory.db.bak-20260301T020000Z memory.db --yes -f json
+    """
+    from omega_db import backup_reports
+    from omega_db import restore as core
+
+    path = paths.resolve_path(database)
+    prepared = core.prepare(Path(os.path.expanduser(backup_file)), path, timeout=timeout)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise BadArgumentError(
+                f"restore replaces {path}: confirm on a terminal, or pass --yes; nothing was changed."
+            )
+        if not typer.confirm(backup_reports.restore_question(prepared), default=False, err=True):
+            raise OmegaDbError(f"{path} was not restored (not confirmed); nothing was changed.")
+    backup_reports.render_restore(core.restore(prepared, timeout=timeout), fmt)

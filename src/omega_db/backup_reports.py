@@ -13,6 +13,7 @@ from omega_db.output import ReportFormat, error_console, note, write_json
 
 if TYPE_CHECKING:
     from omega_db.backups import Listed, Taken
+    from omega_db.restore import Prepared, Restored
 
 # A stand-in for the chain's own mapping of schema states to OMEGA releases (omega-schema.md:
 # every release from v0.2.0 to v1.3.0 ships 001-013; v0.1.0 shipped 001-007).
@@ -127,6 +128,67 @@ def render_backups(database: Path, listed: list[Listed], fmt: ReportFormat) -> N
         cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].ljust(widths[2]),
                  row[3].ljust(widths[3]), row[4]]
         _out("  ".join(cells).rstrip())
+
+
+# --- restore -------------------------------------------------------------------
+
+
+def restore_question(prepared: Prepared) -> str:
+    """The confirmation asked on a terminal before a restore."""
+    source = f"{visible(prepared.source)} ({version_label(prepared.source_current)})"
+    if not prepared.exists:
+        return f"{visible(prepared.database)} does not exist. Restore {source} there?"
+    now = version_label(prepared.current) if prepared.current else "does not open"
+    return (
+        f"Replace {visible(prepared.database)} ({now}) with {source}? "
+        "The current database is kept as a backup beside it."
+    )
+
+
+def restore_json(restored: Restored) -> dict[str, Any]:
+    """{"database", "restored_from", "kept", "tables": [{"table", "before", "after"}]}."""
+    return {
+        "database": str(restored.database),
+        "restored_from": str(restored.restored_from),
+        "kept": str(restored.kept) if restored.kept else None,
+        "tables": [{"table": t.table, "before": t.before, "after": t.after} for t in restored.tables],
+    }
+
+
+def render_restore(restored: Restored, fmt: ReportFormat) -> None:
+    """What was restored, what was kept, and the rows per table before and after."""
+    for aside in restored.set_aside:
+        note(f"the old database's journal {visible(aside)} was kept beside it (it could not be folded in).")
+    if restored.half_applied:
+        note(f"note: the restored database holds a half-applied migration: {restored.half_applied}.")
+    if fmt is ReportFormat.json:
+        write_json(restore_json(restored))
+        return
+    _out(f"Restored {visible(restored.database)} from {visible(restored.restored_from)} "
+         f"({version_label(restored.current)}).")
+    if restored.kept:
+        _out(f"The replaced database is kept as {visible(restored.kept)}.")
+    else:
+        _out("There was no database to keep.")
+    rows = [
+        (visible(t.table), _count(t.before), _count(t.after), _change(t.before, t.after))
+        for t in restored.tables
+    ]
+    header = ("table", "before", "after", "change")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        _out("  ".join([row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:], widths[1:],
+                                                                                       strict=True))]).rstrip())
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _change(before: int | None, after: int | None) -> str:
+    if before is None or after is None:
+        return ""
+    return f"{after - before:+d}" if after != before else "0"
 
 
 def render_pruned(pruned: list[Path]) -> None:

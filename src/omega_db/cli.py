@@ -299,9 +299,10 @@ def tasks(
         listing.render_listing(answer, fmt)
 
 
-# backup and backups live in backup_cli (cli.py stays one screenful per job).
+# backup, backups and restore live in backup_cli (cli.py stays one screenful per job).
 app.command("backup")(backup_cli.backup)
 app.command("backups")(backup_cli.backups)
+app.command("restore")(backup_cli.restore)
 
 
 def main() -> None:
