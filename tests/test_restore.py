@@ -251,6 +251,17 @@ def test_restore_refuses_the_database_itself(runner: CliRunner, tmp_path: Path) 
     assert snapshot(tmp_path) == before
 
 
+def test_restore_refuses_a_backup_as_the_database(tmp_path: Path) -> None:
+    """`omega-db restore memory.db.bak-*` matching two backups must not restore one over the other."""
+    path, made = scene(tmp_path)
+    second = backup_of(path)
+    before = snapshot(tmp_path)
+    proc = helpers.run_cli("restore", str(made), str(second), "--yes", stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2
+    assert "named like a backup" in stderr_line(proc.stderr, second)
+    assert snapshot(tmp_path) == before
+
+
 def test_without_a_terminal_and_without_yes_restore_refuses(runner: CliRunner, tmp_path: Path) -> None:
     path, made = scene(tmp_path)
     before = snapshot(tmp_path)

@@ -58,6 +58,11 @@ def parse_name(database: Path, name: str) -> tuple[dt.datetime, int] | None:
     return created, int(match[2] or 1)
 
 
+def looks_like_a_backup(path: Path) -> bool:
+    """True if the name ends like a backup's: .bak-<UTC stamp>[-N]."""
+    return re.search(r"\.bak-\d{8}T\d{6}Z(?:-[1-9][0-9]{0,3})?$", path.name) is not None
+
+
 def find(database: Path) -> list[Found]:
     """Every backup of database beside it (regular files named exactly as backups), newest first."""
     folder = database.parent

@@ -62,6 +62,12 @@ class Restored:
 
 def prepare(source: Path, database: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Prepared:
     """Check the backup and the database; raise what stops the restore before anything changes."""
+    if backup.looks_like_a_backup(database):
+        # `restore memory.db.bak-*` with two matches would otherwise restore one backup over the other.
+        raise BadArgumentError(
+            f"{database} is named like a backup, not a database: restore takes BACKUP then DB; "
+            "give the database's path as DB (or leave it out)."
+        )
     try:
         link = stat.S_ISLNK(os.lstat(database).st_mode)
     except (FileNotFoundError, NotADirectoryError):
