@@ -6,14 +6,16 @@ import importlib
 import json
 import os
 import pkgutil
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -238,3 +240,45 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int] | None]:
         p.name: None if p.name.endswith("-shm") else helpers.fingerprint(p)
         for p in sorted(folder.iterdir()) if p.is_file()
     }
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    """preexec_fn: a child that may write no file beyond limit bytes (EFBIG, not SIGXFSZ): a full disk."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def grow(path: Path, megabytes: int) -> None:
+    """Add a table of random blobs: a bigger file, same OMEGA rows."""
+    conn = helpers.connect(path)
+    try:
+        conn.execute("CREATE TABLE filler (x BLOB)")
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "INSERT INTO filler SELECT randomblob(8000) FROM n", (megabytes * 128,)
+        )
+    finally:
+        conn.close()
+
+
+# Takes SQLite's EXCLUSIVE lock on a rollback-journal database (no reader gets in) until its stdin closes.
+LOCKER = textwrap.dedent("""
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    print("locked", flush=True)
+    sys.stdin.read()
+    conn.execute("ROLLBACK")
+""")
+
+
+def lock_exclusively(path: Path) -> subprocess.Popen[str]:
+    """A second process holding an EXCLUSIVE lock on the database until let_go()."""
+    proc = subprocess.Popen([sys.executable, "-c", LOCKER, str(path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc

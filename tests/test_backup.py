@@ -26,15 +26,22 @@ from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     HEADER_WAL,
     NOBODY,
     PAIR_WRITER,
+    file_size_limit,
+    grow,
     header_mode,
     json_of,
+    let_go,
+    lock_exclusively,
     names,
     nobody_dir,
     run_as_nobody,
+    start_cli,
+    stderr_line,
     wal_database,
     wal_ids,
 )
 from tests.inputkit import invoke, one_sentence, seeded
+from tests.omega_runner import half_011
 
 
 def mode(path: Path) -> int:
@@ -324,3 +331,43 @@ def test_backup_table_output_says_where_and_what(runner: CliRunner, tmp_path: Pa
     made = backup.find(path)[0].path
     assert ran.stdout.startswith(f"Backup: {made} (")
     assert "011_project_learning" in ran.stdout and "quick_check" in ran.stdout
+
+
+def test_a_full_disk_leaves_no_backup_behind(tmp_path: Path) -> None:
+    """No room for the copy: exit 1, one sentence, nothing named as a backup, no .partial left."""
+    path = seeded(tmp_path / "memory.db")
+    grow(path, 4)
+    before = helpers.fingerprint(path)
+    proc = start_cli("backup", str(path), preexec_fn=file_size_limit(path.stat().st_size // 2))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "backup" in stderr_line(err, path)
+    assert names(tmp_path) == ["memory.db"]
+    assert helpers.fingerprint(path) == before
+
+
+def test_backup_gives_up_on_a_lock_held_past_the_timeout(tmp_path: Path) -> None:
+    """A writer holding an EXCLUSIVE lock (rollback journal): exit 1 after --timeout, nothing left."""
+    path = seeded(tmp_path / "memory.db")
+    holder = lock_exclusively(path)
+    try:
+        started = time.monotonic()
+        proc = helpers.run_cli("backup", str(path), "--timeout", "0.5")
+        elapsed = time.monotonic() - started
+    finally:
+        let_go(holder)
+    assert proc.returncode == 1, proc.stderr
+    assert "locked" in stderr_line(proc.stderr, path)
+    assert 0.5 <= elapsed < 20
+    assert names(tmp_path) == ["memory.db"]
+
+
+def test_a_half_applied_database_is_backed_up_and_said_so(runner: CliRunner, tmp_path: Path) -> None:
+    """OMEGA's runner stopped inside 011: the backup keeps that state and says what repairs it."""
+    path = seeded(tmp_path / "memory.db", to="010")
+    half_011(path, 2)
+    ran = invoke(runner, "backup", str(path), "-f", "json")
+    assert ran.code == 0, ran.stderr
+    assert "half-applied" in ran.stderr and "migrate --repair" in ran.stderr
+    made = Path(json.loads(ran.stdout)["path"])
+    assert helpers.dump(made) == helpers.dump(path)

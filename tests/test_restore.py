@@ -26,13 +26,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import backup
+from omega_db import backup, migrate
 from tests import helpers
 from tests.backupkit import (
     HEADER_WAL,
     KILL_AT,
     NOBODY,
     backup_of,
+    file_size_limit,
+    grow,
     header_mode,
     hold_open,
     let_go,
@@ -44,6 +46,7 @@ from tests.backupkit import (
     wal_ids,
 )
 from tests.inputkit import invoke, one_sentence, seeded
+from tests.omega_runner import half_011
 
 
 def mode(path: Path) -> int:
@@ -417,3 +420,31 @@ def test_sigkill_while_the_copy_is_written_leaves_the_old_database(tmp_path: Pat
         proc.communicate(timeout=30)
         assert state_of(folder / path.name, old, {}) == "old"
         assert [f.path.name for f in backup.find(folder / path.name)] == [made.name]
+
+
+@pytest.mark.parametrize("short_of", ["the copy", "the kept one"])
+def test_a_full_disk_changes_nothing(tmp_path: Path, short_of: str) -> None:
+    """No room for the restored copy, or for keeping the old database: exit 1, nothing changed."""
+    path = seeded(tmp_path / "memory.db")
+    made = backup_of(path)
+    grow(made if short_of == "the copy" else path, 4)  # the one that will not fit
+    limit = max(path.stat().st_size, made.stat().st_size) // 2
+    before = snapshot(tmp_path)
+    proc = start_cli("restore", str(made), str(path), "--yes", preexec_fn=file_size_limit(limit))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    line = stderr_line(err, path)
+    assert "nothing was" in line and "space" in line
+    assert ("restored copy" in line) is (short_of == "the copy")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_half_applied_backup_is_restored_and_said_so(runner: CliRunner, tmp_path: Path) -> None:
+    path = seeded(tmp_path / "memory.db", to="010")
+    half_011(path, 2)
+    made = backup_of(path)
+    migrate.migrate(path, make_backup=False, repair_half_applied=True)  # the database moved on
+    ran = invoke(runner, "restore", str(made), str(path), "--yes", "-f", "json")
+    assert ran.code == 0, ran.stderr
+    assert "half-applied" in ran.stderr and "migrate --repair" in ran.stderr
+    assert helpers.dump(path) == helpers.dump(made)

@@ -138,7 +138,7 @@ def restore(prepared: Prepared, *, timeout: float = db.DEFAULT_TIMEOUT) -> Resto
     moved: list[tuple[Path, Path]] = []
     try:
         _take_over(fd, owner, shown)
-        after, current, half = _write_copy(prepared.source, temp, wal, timeout)
+        after, current, half = _write_copy(prepared.source, temp, wal, timeout, shown)
         before: dict[str, int | None] = {}
         if prepared.exists:
             before = _settle(target, shown, timeout)
@@ -214,12 +214,12 @@ def _identity(target: Path, exists: bool, shown: Path) -> tuple[tuple[int, int] 
 
 
 def _write_copy(
-    source: Path, temp: Path, wal: bool, timeout: float
+    source: Path, temp: Path, wal: bool, timeout: float, shown: Path
 ) -> tuple[dict[str, int | None], str | None, str | None]:
     """Copy the backup into temp with SQLite's backup API, check it, sync it; its row counts and version."""
     src = copies.open_copy(source, timeout=timeout)
     try:
-        with db.translate_errors(temp):
+        try:
             dest = sqlite3.connect(temp, isolation_level=None)
             try:
                 src.backup(dest, pages=4096)
@@ -233,6 +233,11 @@ def _write_copy(
                     dest.execute("PRAGMA journal_mode = WAL")
             finally:
                 dest.close()
+        except sqlite3.Error as exc:
+            raise OmegaDbError(
+                f"cannot write the restored copy beside {shown} ({exc}); nothing was changed. "
+                "Free some space (it needs the backup's size, and the database's for the kept copy)."
+            ) from exc
     finally:
         src.close()
     fd = os.open(temp, os.O_RDONLY)
