@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import backup, backups
+from omega_db import backups
 from tests import helpers
 from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     HEADER_WAL,
@@ -57,7 +57,7 @@ def test_a_backup_holds_every_row_is_0600_and_says_where(runner: CliRunner, tmp_
     report = json.loads(ran.stdout)
     assert set(report) == {"path", "bytes", "current"}
     made = Path(report["path"])
-    assert made.parent == tmp_path and backup.parse_name(path, made.name) is not None
+    assert made.parent == tmp_path and backups.parse_name(path, made.name) is not None
     assert report["bytes"] == made.stat().st_size
     assert report["current"] == "011_project_learning"
     assert helpers.dump(made) == helpers.dump(path)
@@ -153,7 +153,7 @@ def test_two_backups_in_one_second_get_two_names(runner: CliRunner, tmp_path: Pa
     path = seeded(tmp_path / "memory.db")
     made = {json.loads(invoke(runner, "backup", str(path), "-f", "json").stdout)["path"] for _ in range(3)}
     assert len(made) == 3
-    assert all(backup.parse_name(path, Path(p).name) for p in made)
+    assert all(backups.parse_name(path, Path(p).name) for p in made)
 
 
 # --- --output ---------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def test_keep_with_output_elsewhere_prunes_beside_the_database(runner: CliRunner
     ran = invoke(runner, "backup", str(path), "--output", str(target), "--keep", "2")
     assert ran.code == 0, ran.stderr
     assert target.exists()
-    assert [f.path.name for f in backup.find(path)] == [olds[-1], olds[-2]]
+    assert [f.path.name for f in backups.find(path)] == [olds[-1], olds[-2]]
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
@@ -328,7 +328,7 @@ def test_backup_table_output_says_where_and_what(runner: CliRunner, tmp_path: Pa
     path = seeded(tmp_path / "memory.db")
     ran = invoke(runner, "backup", str(path))
     assert ran.code == 0, ran.stderr
-    made = backup.find(path)[0].path
+    made = backups.find(path)[0].path
     assert ran.stdout.startswith(f"Backup: {made} (")
     assert "011_project_learning" in ran.stdout and "quick_check" in ran.stdout
 

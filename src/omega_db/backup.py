@@ -1,4 +1,4 @@
-"""Online backups: <DB>.bak-<UTC time> beside the database, 0600, its owner's, checked; finding and pruning them."""
+"""How a backup is made: <DB>.bak-<UTC time> beside the database, 0600, its owner's, checked, whole."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import shutil
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from omega_db import db
-from omega_db.errors import BackupError, BadArgumentError, BusyError, OmegaDbError
+from omega_db.errors import BackupError, BadArgumentError, BusyError
 
 STAMP = "%Y%m%dT%H%M%SZ"
+NAME_TAIL = r"\.bak-(\d{8}T\d{6}Z)(?:-([1-9][0-9]{0,3}))?"  # what follows <DB name> in a backup's name
 # What a failed backup means for the command that wanted it (migrate's is the default).
 MIGRATE_ADVICE = "nothing was migrated. Free some space or fix the folder's permissions, or pass --no-backup"
 COMMAND_ADVICE = "free some space or fix the folder's permissions"
@@ -37,75 +37,9 @@ def candidates(path: Path) -> Iterator[Path]:
         yield first.with_name(f"{first.name}-{suffix}")
 
 
-@dataclass(frozen=True)
-class Found:
-    """A backup of a database, as its name tells it."""
-
-    path: Path
-    created: dt.datetime  # the UTC time in the name
-    suffix: int  # 1, or N for the -N a taken name got
-
-
-def parse_name(database: Path, name: str) -> tuple[dt.datetime, int] | None:
-    """The time and suffix of a backup of `database` named `name`, or None if it is not one."""
-    match = re.fullmatch(re.escape(database.name) + r"\.bak-(\d{8}T\d{6}Z)(?:-([1-9][0-9]{0,3}))?", name)
-    if not match:
-        return None
-    try:
-        created = dt.datetime.strptime(match[1], STAMP).replace(tzinfo=dt.UTC)
-    except ValueError:  # 20261399T... looks like a stamp but is no time
-        return None
-    return created, int(match[2] or 1)
-
-
 def looks_like_a_backup(path: Path) -> bool:
     """True if the name ends like a backup's: .bak-<UTC stamp>[-N]."""
-    return re.search(r"\.bak-\d{8}T\d{6}Z(?:-[1-9][0-9]{0,3})?$", path.name) is not None
-
-
-def find(database: Path) -> list[Found]:
-    """Every backup of database beside it (regular files named exactly as backups), newest first."""
-    folder = database.parent
-    found = []
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise OmegaDbError(f"cannot list the folder {folder} ({exc.strerror}); check its permissions.") from None
-    for entry in entries:
-        parsed = parse_name(database, entry.name)
-        if parsed and entry.is_file(follow_symlinks=False):
-            found.append(Found(folder / entry.name, *parsed))
-    return sorted(found, key=lambda f: (f.created, f.suffix), reverse=True)
-
-
-def prune(database: Path, *, keep: int, made: Path | None) -> list[Path]:
-    """Delete all but the `keep` newest backups of database; never `made`. The paths deleted."""
-    if keep < 1:
-        raise BadArgumentError(f"--keep {keep}: keep at least 1 backup.")
-    deleted = []
-    for old in find(database)[keep:]:
-        if made is not None and _same(old.path, made):
-            continue
-        try:
-            old.path.unlink()
-        except FileNotFoundError:
-            continue  # another run pruned it first
-        except OSError as exc:
-            raise OmegaDbError(
-                f"cannot delete the old backup {old.path} ({exc.strerror}); check the folder's permissions."
-            ) from None
-        remove(old.path)  # and any journal SQLite left beside it
-        deleted.append(old.path)
-    return deleted
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
+    return re.search(NAME_TAIL + "$", path.name) is not None
 
 
 def backup(

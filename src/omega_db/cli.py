@@ -147,10 +147,9 @@ def migrate(
         )
     reports.render_migrate(result, fmt)
     if keep is not None and result.backup:
-        from omega_db import backup_reports
-        from omega_db.backup import prune
+        from omega_db import backup_reports, backups
 
-        backup_reports.render_pruned(prune(path, keep=keep, made=result.backup))
+        backup_reports.render_pruned(backups.prune(path, keep=keep, made=result.backup))
 
 
 @app.command()
