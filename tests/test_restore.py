@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from omega_db import backups, migrate
 from tests import helpers
-from tests.backupkit import (
+from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     HEADER_WAL,
     KILL_AT,
     NOBODY,
@@ -39,6 +39,8 @@ from tests.backupkit import (
     hold_open,
     let_go,
     names,
+    nobody_dir,
+    run_as_nobody,
     snapshot,
     start_cli,
     stderr_line,
@@ -208,6 +210,26 @@ def test_restore_refuses_while_another_process_has_the_database_open(tmp_path: P
     line = stderr_line(proc.stderr, path)
     assert f"process {holder.pid}" in line and "OMEGA" in line
     assert after == before
+
+
+def test_restore_finds_an_omega_it_cannot_see_by_its_lock(nobody_dir: Path) -> None:
+    """Run as another user, /proc hides the holder: holding the WAL database open still stops it."""
+    path, made = scene(nobody_dir)
+    for p in nobody_dir.iterdir():
+        os.chown(p, NOBODY, NOBODY)
+    holder = hold_open(path)  # root's process: the user nobody cannot read its /proc/<pid>/fd
+    try:
+        before = snapshot(nobody_dir)
+        ran = run_as_nobody("restore", str(made), str(path), "--yes", "--timeout", "0.5")
+        after = snapshot(nobody_dir)
+    finally:
+        let_go(holder)
+    assert ran.code == 1, ran.stderr
+    assert "in use by another process" in one_sentence(ran, path)
+    assert after == before
+    # Once it is gone, the same user restores.
+    assert run_as_nobody("restore", str(made), str(path), "--yes").code == 0
+    assert helpers.dump(path) == helpers.dump(made)
 
 
 def garbage(folder: Path, kind: str, made: Path) -> Path:

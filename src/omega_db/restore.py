@@ -141,12 +141,8 @@ def restore(prepared: Prepared, *, timeout: float = db.DEFAULT_TIMEOUT) -> Resto
         after, current, half = _write_copy(prepared.source, temp, wal, timeout, shown)
         before: dict[str, int | None] = {}
         if prepared.exists:
-            before = _settle(target, shown, timeout)
             refuse_if_open(target, shown)
-            settled = _signature(target)
-            kept = backup.copy_file(target, advice=KEEP_ADVICE)
-            if _signature(target) != settled:
-                raise InUseError(f"{shown} was written while it was being kept; stop OMEGA, then run restore again.")
+            before, kept = _settle_and_keep(target, shown, timeout)
         refuse_if_open(target, shown)  # a last look: nothing may have opened it since
         _clear_companions(target, kept, moved)
         os.chmod(temp, mode)
@@ -248,48 +244,56 @@ def _write_copy(
     return after, current, half
 
 
-def _settle(target: Path, shown: Path, timeout: float) -> dict[str, int | None]:
-    """Fold the database's -wal into it (and roll back a hot journal); its row counts.
+def _settle_and_keep(target: Path, shown: Path, timeout: float) -> tuple[dict[str, int | None], Path]:
+    """Fold the database's -wal into it (a hot journal is rolled back), then keep a copy of it as a backup.
 
-    A file SQLite cannot read at all is kept as it is, its journal files beside the kept copy.
+    All of it under an EXCLUSIVE lock in exclusive locking mode, taken first: it cannot
+    be had while any other connection is open on a WAL database, which also finds an
+    OMEGA that /proc does not show (another user's); and nothing can open it meanwhile.
+    A file SQLite cannot read at all is kept as it is. Returns its row counts and the copy.
     """
     try:
         conn = sqlite3.connect(db.uri(target, "rw"), uri=True, timeout=timeout, isolation_level=None)
     except sqlite3.Error as exc:
         raise db.error_for(exc, shown) from exc
     try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # rolls back a hot journal
+        # First the lock, before any write (a hot journal is rolled back only once it is ours):
+        # exclusive locking mode keeps it after COMMIT, through the checkpoint and the copy.
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        try:
+            conn.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError as exc:
+            if isinstance(db.error_for(exc, shown), BusyError):
+                raise _in_use(shown) from exc
+            raise
+        conn.execute("COMMIT")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
             busy, log, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             if busy or log:
-                raise BusyError(
-                    f"{shown} is in use by another process (its -wal could not be checkpointed); "
-                    "stop OMEGA, then run restore again; nothing was changed."
-                )
-        return copies.row_counts(conn)
+                raise _in_use(shown)
+        conn.execute("BEGIN EXCLUSIVE")
+        counts = copies.row_counts(conn)
+        settled = _signature(target)
+        kept = backup.copy_file(target, advice=KEEP_ADVICE)
+        if _signature(target) != settled:  # belt and braces, where locks are not to be trusted (NFS)
+            backup.remove(kept)
+            raise InUseError(f"{shown} was written while it was being kept; stop OMEGA, then run restore again.")
+        conn.execute("ROLLBACK")
+        return counts, kept
     except sqlite3.Error as exc:
         name = getattr(exc, "sqlite_errorname", "") or ""
-        if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-            return {}  # damaged beyond reading: it is kept byte for byte
-        raise db.error_for(exc, shown) from exc
+        if not name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+            raise db.error_for(exc, shown) from exc
     finally:
         conn.close()  # the last connection: SQLite removes the (now empty) -wal and -shm
+    return {}, backup.copy_file(target, advice=KEEP_ADVICE)  # damaged beyond reading: kept byte for byte
 
 
-def _keep(target: Path, shown: Path) -> Path:
-    """Give the database a second name, <DB>.bak-<UTC time>: the path keeps it until the rename."""
-    for kept in backup.candidates(target):
-        try:
-            os.link(target, kept)
-            return kept
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise OmegaDbError(
-                f"cannot keep {shown} as {kept} ({exc.strerror}); nothing was restored. "
-                "Take a copy with `omega-db backup` and free the name, or fix the folder's permissions."
-            ) from None
-    raise OmegaDbError(f"no free backup name beside {shown}; nothing was restored.")
+def _in_use(shown: Path) -> InUseError:
+    return InUseError(
+        f"{shown} is in use by another process (it holds the file; run as root to see which one if "
+        "it is another user's): stop OMEGA, then run restore again; nothing was changed."
+    )
 
 
 def _clear_companions(target: Path, kept: Path | None, moved: list[tuple[Path, Path]]) -> None:
