@@ -2,10 +2,12 @@
 
 The order is what makes it safe against a crash at any moment: the restored copy
 is written whole beside the database first (a temporary file, synced); the old
-database is checkpointed (its -wal folded into it) and then kept under a backup's
-name by a hard link, so the path always holds it; only then is the copy renamed
-over the path, which is atomic. No stale -wal survives beside the new file: after
-the checkpoint it is empty, and it is removed before the rename.
+database, under an exclusive lock, is checkpointed (its -wal folded into it) and
+copied to a backup of its own, while the path still holds it; only then is the
+copy renamed over the path, which is atomic. No stale -wal survives beside the
+new file: after the checkpoint it is gone or empty, and it is removed before the
+rename. (A copy, not a hard link: a link left by a crash would be a "backup" that
+OMEGA goes on writing.)
 """
 
 from __future__ import annotations
