@@ -7,12 +7,16 @@ built once, never to be changed (copy one first): `shared_seeded_011`,
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests import faultkit, helpers, listing_seed
+from tests import backupkit, faultkit, helpers, listing_seed
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +89,20 @@ def big_010(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def big_digest(big_010: Path) -> dict[str, tuple[int, str]]:
     """The rows of the big 010 database."""
     return faultkit.digest_of(big_010)
+
+
+@pytest.fixture
+def nobody_dir() -> Iterator[Path]:
+    """A folder owned by nobody that nobody can reach (pytest's tmp_path is root's, 0700); root only."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to give files to another user")
+    folder = Path(tempfile.mkdtemp(prefix="omega-db-backup-"))
+    os.chmod(folder, 0o755)
+    try:
+        probe = backupkit.run_as_nobody("--version")
+        if probe.code != 0:
+            pytest.skip(f"the user nobody cannot run omega-db from here: {probe.stderr.strip()}")
+        os.chown(folder, backupkit.NOBODY, backupkit.NOBODY)
+        yield folder
+    finally:
+        shutil.rmtree(folder)

@@ -15,6 +15,9 @@ COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks")
 READERS = tuple(c for c in COMMANDS if c != "migrate")
 # listing and seeded live in helpers; importing them from here still works.
 __all__ = ["COMMANDS", "READERS", "Printed", "Ran", "args_for", "invoke", "listing", "one_sentence", "seeded"]
+# Their bad files and options are covered in test_backup_files.py: what they are given is
+# not always the database (restore's BACKUP; backups lists beside a database that may be gone).
+BACKUP_COMMANDS = ("backup", "backups", "restore")
 
 
 @dataclass(frozen=True)

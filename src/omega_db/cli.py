@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, db, output, paths
+from omega_db import __version__, backup_cli, db, output, paths
 from omega_db.answers import TaskStatus
 from omega_db.errors import BadDatabaseError, OmegaDbError
 from omega_db.options import (
@@ -17,6 +17,7 @@ from omega_db.options import (
     DbArg,
     DomainOpt,
     FormatOpt,
+    KeepOpt,
     LimitOpt,
     ProjectOpt,
     ReportFormatOpt,
@@ -145,6 +146,7 @@ def migrate(
             "keeping every row.",
         ),
     ] = False,
+    keep: KeepOpt = None,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
     config: ConfigOpt = None,
@@ -161,6 +163,7 @@ def migrate(
       omega-db migrate --to 010 ./copy.db
       omega-db migrate -f json --no-backup ./scratch.db
       omega-db migrate --repair   # after OMEGA stopped half-way through a migration
+      omega-db migrate --keep 5   # and delete all but the 5 newest backups
     """
     from omega_db import reports
     from omega_db.migrate import migrate as run_migrate
@@ -172,6 +175,10 @@ def migrate(
             repair_half_applied=repair_half_applied,
         )
     reports.render_migrate(result, fmt)
+    if keep is not None and result.backup:
+        from omega_db import backup_reports, backups
+
+        backup_reports.render_pruned(backups.prune(path, keep=keep, made=result.backup))
 
 
 @app.command()
@@ -343,6 +350,12 @@ def tasks(
         _notes(found.notes)
         answer = queries.tasks(found.conn, project=project, sender=sender, status=status, due=due, limit=limit)
         listing.render_listing(answer, fmt)
+
+
+# backup, backups and restore live in backup_cli (cli.py stays one screenful per job).
+app.command("backup")(backup_cli.backup)
+app.command("backups")(backup_cli.backups)
+app.command("restore")(backup_cli.restore)
 
 
 def main() -> None:

@@ -49,3 +49,7 @@ class HistoryError(OmegaDbError):
 
 class BackupError(OmegaDbError):
     """The backup asked for could not be written, so nothing was migrated (exit 1)."""
+
+
+class InUseError(OmegaDbError):
+    """Another process has the database open, so it cannot be replaced (exit 1)."""

@@ -72,3 +72,18 @@ LimitOpt = Annotated[
     # max: SQLite's largest integer; a bigger N would reach the query as an OverflowError.
     typer.Option("--limit", metavar="N", min=0, max=2**63 - 1, help="At most N rows (0: no cap)."),
 ]
+
+
+# Option shared by migrate and backup.
+KeepOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--keep",
+        metavar="N",
+        min=1,
+        max=1_000_000,
+        help="Afterwards delete all but the N newest backups of this database (<DB>.bak-<UTC time>); "
+        "never the one just made.",
+        show_default=False,
+    ),
+]
