@@ -9,20 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import compare, schema
+from omega_db import compare
 from tests import helpers
 from tests.inputkit import invoke, one_sentence
 from tests.omega_runner import OMEGA_012, OMEGA_013, run_like_omega
 
 LESSON_COLUMNS = ("id", "sender_id", "domain", "rule", "project", "occurrences", "created_at", "updated_at")
-
-
-def structure(path: Path) -> schema.Schema:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return schema.read(conn)
-    finally:
-        conn.close()
 
 
 def lessons(path: Path) -> list[dict[str, object]]:
@@ -67,8 +59,8 @@ def test_migrate_goes_to_013_by_default_and_to_011_when_asked(runner: CliRunner,
 def test_omega_db_013_is_structurally_identical_to_omegas_own(tmp_path: Path) -> None:
     ours = helpers.build(tmp_path / "ours.db")
     theirs = omega_migrated(tmp_path / "theirs.db")
-    assert compare.compare(structure(ours), structure(theirs)) == []
-    assert compare.compare(structure(theirs), structure(ours)) == []
+    assert compare.compare(helpers.structure(ours), helpers.structure(theirs)) == []
+    assert compare.compare(helpers.structure(theirs), helpers.structure(ours)) == []
 
 
 def test_a_file_omega_migrated_passes_verify_strict_and_needs_nothing(runner: CliRunner, tmp_path: Path) -> None:

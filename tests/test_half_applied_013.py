@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import compare, schema
+from omega_db import compare
 from tests import helpers
 from tests.inputkit import invoke
 from tests.omega_runner import OMEGA_012, OMEGA_013, run_like_omega
@@ -24,14 +24,6 @@ CASES = [("012_project_sessions", k) for k in range(1, len(OMEGA_012) + 1)] + [
 ]
 # After `DROP TABLE lessons`, before the RENAME: every lesson lives only in lessons_v2.
 LESSONS_GONE = ("013_multi_lessons", 3)
-
-
-def structure(path: Path) -> schema.Schema:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return schema.read(conn)
-    finally:
-        conn.close()
 
 
 def rows(path: Path) -> dict[str, list[dict[str, object]]]:
@@ -86,7 +78,7 @@ def test_migrate_refuses_then_repair_ends_in_a_clean_013_with_every_row(
     assert doc["repaired"] == name and doc["current"] == "013_multi_lessons" and doc["backup"]
     assert helpers.recorded(path)[-3:] == ["011_project_learning", "012_project_sessions", "013_multi_lessons"]
     clean = helpers.build(tmp_path / "clean.db")
-    assert compare.compare(structure(clean), structure(path)) == []
+    assert compare.compare(helpers.structure(clean), helpers.structure(path)) == []
     assert sorted_rows(rows(path)) == sorted_rows(expected)
     assert invoke(runner, "verify", str(path), "--strict").code == 0
 
