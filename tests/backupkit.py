@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
-import pkgutil
 import resource
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-import omega_db
 from omega_db import backup
-from omega_db.cli import app
 from tests import helpers
 from tests.inputkit import Ran
 
-NOBODY = 65534
 HEADER_WAL = b"\x02\x02"
 
 # Commits `count` outcomes that stay only in the -wal (no checkpoint), then dies by SIGKILL:
@@ -139,64 +131,6 @@ def hold_open(path: Path) -> subprocess.Popen[str]:
 def let_go(proc: subprocess.Popen[str]) -> None:
     """End a hold_open process."""
     proc.communicate(timeout=30)
-
-
-def start_cli(*args: str, **kwargs: object) -> subprocess.Popen[str]:
-    """Start `omega-db ARGS` as a real process (stdin closed: no terminal)."""
-    return subprocess.Popen([sys.executable, "-m", "omega_db", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)  # type: ignore[call-overload]
-
-
-def _preload() -> None:
-    """Import everything a command may import lazily: once it is nobody, the child may not be
-    able to read this Python's own files (an interpreter under /root)."""
-    import json  # noqa: F401  (output.write_json imports it lazily)
-
-    for info in pkgutil.walk_packages(omega_db.__path__, "omega_db."):
-        if info.name != "omega_db.__main__":
-            importlib.import_module(info.name)
-
-
-def run_as_nobody(*args: str) -> Ran:
-    """`omega-db ARGS` in a forked child that has dropped to the user nobody (no exec: see _preload)."""
-    _preload()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into pytest
-            code = 70
-            try:
-                os.dup2(out.fileno(), 1)
-                os.dup2(err.fileno(), 2)
-                sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115  (no terminal)
-                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-                os.setgroups([])
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-                try:
-                    app(args=list(args), prog_name="omega-db")
-                    code = 0
-                except SystemExit as exc:
-                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        out.seek(0)
-        err.seek(0)
-        return Ran(os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode())
-
-
-def stderr_line(stderr: str, path: Path) -> str:
-    """The one error line a refused command printed: no traceback, naming the file."""
-    assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert str(path) in lines[0], stderr
-    return lines[0]
 
 
 def json_of(proc: subprocess.CompletedProcess[str] | Ran) -> object:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests import backupkit, faultkit, helpers, listing_seed
+from tests import faultkit, helpers, listing_seed, nobody
 
 
 @pytest.fixture(autouse=True)
@@ -99,10 +99,10 @@ def nobody_dir() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="omega-db-backup-"))
     os.chmod(folder, 0o755)
     try:
-        probe = backupkit.run_as_nobody("--version")
+        probe = nobody.as_nobody("--version")
         if probe.code != 0:
             pytest.skip(f"the user nobody cannot run omega-db from here: {probe.stderr.strip()}")
-        os.chown(folder, backupkit.NOBODY, backupkit.NOBODY)
+        os.chown(folder, nobody.NOBODY, nobody.NOBODY)
         yield folder
     finally:
         shutil.rmtree(folder)

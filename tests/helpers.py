@@ -180,11 +180,14 @@ def structure(path: Path) -> schema.Schema:
 
 
 def start_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
-    """Start omega-db as a real process (python -m omega_db); stdout and stderr piped as text.
+    """Start omega-db as a real process (python -m omega_db); stdout and stderr piped as text,
+    stdin from /dev/null (no terminal, as under cron).
 
-    Keyword arguments go to subprocess.Popen (env, cwd, preexec_fn, stderr=..., errors=...).
+    Keyword arguments go to subprocess.Popen (env, cwd, preexec_fn, stdin=..., stderr=..., errors=...).
     """
-    options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    options: dict[str, Any] = {
+        "stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen
+    }
     return subprocess.Popen([sys.executable, "-m", "omega_db", *args], **options)
 
 

@@ -24,7 +24,6 @@ from omega_db import backups
 from tests import helpers
 from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     HEADER_WAL,
-    NOBODY,
     PAIR_WRITER,
     file_size_limit,
     grow,
@@ -33,13 +32,11 @@ from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     let_go,
     lock_exclusively,
     names,
-    run_as_nobody,
-    start_cli,
-    stderr_line,
     wal_database,
     wal_ids,
 )
 from tests.inputkit import invoke, one_sentence, seeded
+from tests.nobody import NOBODY, as_nobody
 from tests.omega_runner import half_011
 
 
@@ -308,9 +305,9 @@ def test_run_as_root_the_backup_is_the_database_owners(nobody_dir: Path) -> None
     assert (migrated.stat().st_uid, migrated.stat().st_gid) == (NOBODY, NOBODY)
 
     # The user nobody reads the root-made backup, and restores it.
-    listed = json_of(run_as_nobody("backups", str(path), "-f", "json"))
+    listed = json_of(as_nobody("backups", str(path), "-f", "json"))
     assert [(b["path"], b["ok"]) for b in listed] == [(str(made), True)]  # type: ignore[index]
-    restored = run_as_nobody("restore", str(made), str(path), "--yes", "-f", "json")
+    restored = as_nobody("restore", str(made), str(path), "--yes", "-f", "json")
     assert restored.code == 0, restored.stderr
     assert path.stat().st_uid == NOBODY
 
@@ -337,10 +334,9 @@ def test_a_full_disk_leaves_no_backup_behind(tmp_path: Path) -> None:
     path = seeded(tmp_path / "memory.db")
     grow(path, 4)
     before = helpers.fingerprint(path)
-    proc = start_cli("backup", str(path), preexec_fn=file_size_limit(path.stat().st_size // 2))
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
-    assert "backup" in stderr_line(err, path)
+    proc = helpers.run_cli("backup", str(path), preexec_fn=file_size_limit(path.stat().st_size // 2), timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "backup" in one_sentence(proc, path)
     assert names(tmp_path) == ["memory.db"]
     assert helpers.fingerprint(path) == before
 
@@ -356,7 +352,7 @@ def test_backup_gives_up_on_a_lock_held_past_the_timeout(tmp_path: Path) -> None
     finally:
         let_go(holder)
     assert proc.returncode == 1, proc.stderr
-    assert "locked" in stderr_line(proc.stderr, path)
+    assert "locked" in one_sentence(proc, path)
     assert 0.5 <= elapsed < 20
     assert names(tmp_path) == ["memory.db"]
 

@@ -8,76 +8,20 @@ folders; migrate refuses with exit 2; nothing changes.
 
 from __future__ import annotations
 
-import functools
-import importlib
 import json
 import os
-import pkgutil
 import shutil
 import sqlite3
-import sys
 import tempfile
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-import omega_db
-from omega_db.cli import app
-from tests import helpers
-from tests.inputkit import COMMANDS, READERS, Ran, args_for, invoke, one_sentence
-
-NOBODY = 65534
-
-
-@functools.cache
-def _preload() -> None:
-    """Load all a command may load lazily (modules, stdlib readers): the child cannot read
-    root's files, e.g. a Python under /root. Running every command once here does it."""
-    for info in pkgutil.walk_packages(omega_db.__path__, "omega_db."):
-        if info.name != "omega_db.__main__":
-            importlib.import_module(info.name)
-    runner = CliRunner()
-    with tempfile.TemporaryDirectory() as folder:
-        path = helpers.seeded(Path(folder) / "warm-up.db", to="010")
-        for command in COMMANDS:
-            for fmt in ("table", "json"):
-                runner.invoke(app, [command, str(path), "-f", fmt])
-
-
-def unprivileged(*args: str) -> Ran:
-    """omega-db ARGS in a forked child running as 'nobody' (or as ourselves when not root)."""
-    _preload()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into pytest
-            code = 70
-            try:
-                os.dup2(out.fileno(), 1)
-                os.dup2(err.fileno(), 2)
-                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-                if os.geteuid() == 0:
-                    os.setgroups([])
-                    os.setgid(NOBODY)
-                    os.setuid(NOBODY)
-                try:
-                    app(args=list(args), prog_name="omega-db")
-                    code = 0
-                except SystemExit as exc:
-                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        out.seek(0)
-        err.seek(0)
-        return Ran(os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode())
+from tests import helpers, nobody
+from tests.inputkit import COMMANDS, READERS, args_for, invoke, one_sentence
+from tests.nobody import as_nobody
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +30,7 @@ def child_can_run() -> None:
     folder = Path(tempfile.mkdtemp(prefix="omega-db-probe-"))
     try:
         os.chmod(folder, 0o755)
-        ran = unprivileged("migrate", "--dry-run", str(folder / "memory.db"))
+        ran = as_nobody("migrate", "--dry-run", str(folder / "memory.db"))
     finally:
         shutil.rmtree(folder)
     if ran.code != 0:
@@ -110,7 +54,7 @@ def give_to_child(*paths: Path) -> None:
     """Let the child own these paths, so that their modes alone decide what it may do."""
     if os.geteuid() == 0:
         for p in paths:
-            os.chown(p, NOBODY, NOBODY)
+            os.chown(p, nobody.NOBODY, nobody.NOBODY)
 
 
 def database_in(folder: Path, *, to: str | None = "010") -> Path:
@@ -121,11 +65,11 @@ def database_in(folder: Path, *, to: str | None = "010") -> Path:
     return path
 
 
-def test_the_child_really_is_unprivileged(shared_dir: Path) -> None:
+def test_the_child_really_is_as_nobody(shared_dir: Path) -> None:
     """The mechanism itself: a 0444 file cannot be written by the child, while we could."""
     path = database_in(shared_dir / "db")
     path.chmod(0o444)
-    ran = unprivileged("migrate", "--no-backup", str(path))
+    ran = as_nobody("migrate", "--no-backup", str(path))
     assert ran.code == 2, ran.stderr
     assert helpers.recorded(path)[-1] == "010_outcomes"
 
@@ -135,7 +79,7 @@ def test_an_unreadable_file_is_exit_2(shared_dir: Path, command: str) -> None:
     path = database_in(shared_dir / "db")
     path.chmod(0o000)
     before = helpers.fingerprint(path)
-    ran = unprivileged(*args_for(command, path))
+    ran = as_nobody(*args_for(command, path))
     assert ran.code == 2, ran.stderr
     assert "readable" in one_sentence(ran, path)
     assert helpers.fingerprint(path) == before
@@ -150,7 +94,7 @@ def test_read_only_file_or_folder(shared_dir: Path, command: str, where: str) ->
     writable = invoke(CliRunner(), *args_for(command, path)) if command != "migrate" else None
     (path if where == "file" else path.parent).chmod(0o444 if where == "file" else 0o555)
     before = helpers.fingerprint(path), helpers.listing(path.parent)
-    ran = unprivileged(*args_for(command, path))
+    ran = as_nobody(*args_for(command, path))
     if writable is None:
         assert ran.code == 2, ran.stderr
         assert "read-only" in one_sentence(ran, path)
@@ -167,7 +111,7 @@ def test_a_missing_file_in_a_read_only_folder(shared_dir: Path, command: str) ->
     give_to_child(folder)
     folder.chmod(0o555)
     path = folder / "memory.db"
-    ran = unprivileged(*args_for(command, path))
+    ran = as_nobody(*args_for(command, path))
     assert ran.code == 2, ran.stderr
     sentence = one_sentence(ran, path)
     assert ("cannot create" if command == "migrate" else "does not exist") in sentence
@@ -186,7 +130,7 @@ def test_wal_database_in_a_read_only_folder_while_omega_has_it_open(shared_dir: 
         writable = invoke(CliRunner(), *args_for(command, path))  # the answer with the folder writable
         path.parent.chmod(0o555)
         before = helpers.fingerprint(path), helpers.fingerprint(Path(f"{path}-wal")), helpers.listing(path.parent)
-        ran = unprivileged(*args_for(command, path))
+        ran = as_nobody(*args_for(command, path))
         assert ran.code == 0, ran.stderr
         answer = json.loads(ran.stdout)
         assert answer == json.loads(writable.stdout)
@@ -207,7 +151,7 @@ def test_wal_database_in_a_read_only_folder_without_shm(shared_dir: Path, comman
     conn.close()
     path.parent.chmod(0o555)
     before = helpers.fingerprint(path), helpers.listing(path.parent)
-    ran = unprivileged(*args_for(command, path))
+    ran = as_nobody(*args_for(command, path))
     assert ran.code == 2, ran.stderr
     assert "folder is read-only" in one_sentence(ran, path)
     assert (helpers.fingerprint(path), helpers.listing(path.parent)) == before
@@ -219,7 +163,7 @@ def test_migrate_dry_run_reads_a_read_only_database(shared_dir: Path, where: str
     path = database_in(shared_dir / "db")
     (path if where == "file" else path.parent).chmod(0o444 if where == "file" else 0o555)
     before = helpers.fingerprint(path), helpers.listing(path.parent)
-    ran = unprivileged("migrate", "--dry-run", "-f", "json", str(path))
+    ran = as_nobody("migrate", "--dry-run", "-f", "json", str(path))
     assert ran.code == 0, ran.stderr
     assert json.loads(ran.stdout)["pending"]
     assert (helpers.fingerprint(path), helpers.listing(path.parent)) == before

@@ -31,7 +31,6 @@ from tests import helpers
 from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     HEADER_WAL,
     KILL_AT,
-    NOBODY,
     backup_of,
     file_size_limit,
     grow,
@@ -39,14 +38,12 @@ from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     hold_open,
     let_go,
     names,
-    run_as_nobody,
     snapshot,
-    start_cli,
-    stderr_line,
     wal_database,
     wal_ids,
 )
 from tests.inputkit import invoke, one_sentence, seeded
+from tests.nobody import NOBODY, as_nobody
 from tests.omega_runner import half_011
 
 
@@ -206,7 +203,7 @@ def test_restore_refuses_while_another_process_has_the_database_open(tmp_path: P
     finally:
         let_go(holder)
     assert proc.returncode == 1, proc.stderr
-    line = stderr_line(proc.stderr, path)
+    line = one_sentence(proc, path)
     assert f"process {holder.pid}" in line and "OMEGA" in line
     assert after == before
 
@@ -219,7 +216,7 @@ def test_restore_finds_an_omega_it_cannot_see_by_its_lock(nobody_dir: Path) -> N
     holder = hold_open(path)  # root's process: the user nobody cannot read its /proc/<pid>/fd
     try:
         before = snapshot(nobody_dir)
-        ran = run_as_nobody("restore", str(made), str(path), "--yes", "--timeout", "0.5")
+        ran = as_nobody("restore", str(made), str(path), "--yes", "--timeout", "0.5")
         after = snapshot(nobody_dir)
     finally:
         let_go(holder)
@@ -227,7 +224,7 @@ def test_restore_finds_an_omega_it_cannot_see_by_its_lock(nobody_dir: Path) -> N
     assert "in use by another process" in one_sentence(ran, path)
     assert after == before
     # Once it is gone, the same user restores.
-    assert run_as_nobody("restore", str(made), str(path), "--yes").code == 0
+    assert as_nobody("restore", str(made), str(path), "--yes").code == 0
     assert helpers.dump(path) == helpers.dump(made)
 
 
@@ -282,7 +279,7 @@ def test_restore_refuses_a_backup_as_the_database(tmp_path: Path) -> None:
     before = snapshot(tmp_path)
     proc = helpers.run_cli("restore", str(made), str(second), "--yes", stdin=subprocess.DEVNULL)
     assert proc.returncode == 2
-    assert "named like a backup" in stderr_line(proc.stderr, second)
+    assert "named like a backup" in one_sentence(proc, second)
     assert snapshot(tmp_path) == before
 
 
@@ -293,7 +290,7 @@ def test_without_a_terminal_and_without_yes_restore_refuses(runner: CliRunner, t
     assert ran.code == 2
     assert "--yes" in one_sentence(ran, path)
     proc = helpers.run_cli("restore", str(made), str(path), stdin=subprocess.DEVNULL)  # cron
-    assert proc.returncode == 2 and "--yes" in stderr_line(proc.stderr, path)
+    assert proc.returncode == 2 and "--yes" in one_sentence(proc, path)
     assert snapshot(tmp_path) == before
 
 
@@ -423,7 +420,7 @@ def test_sigkill_while_the_copy_is_written_leaves_the_old_database(tmp_path: Pat
     # The window: from the temporary copy's creation to the first step on the old database's side.
     folder = tmp_path / "calibrate"
     copy_scene(template, folder)
-    proc = start_cli("restore", str(folder / made.name), str(folder / path.name), "--yes")
+    proc = helpers.start_cli("restore", str(folder / made.name), str(folder / path.name), "--yes")
     began = started(folder, proc)
     while not any(p.name.startswith("memory.db.bak-") for p in folder.iterdir()) and proc.poll() is None:
         time.sleep(0.001)
@@ -433,7 +430,7 @@ def test_sigkill_while_the_copy_is_written_leaves_the_old_database(tmp_path: Pat
     for i, fraction in enumerate((0.1, 0.4, 0.7)):
         folder = tmp_path / f"kill-{i}"
         copy_scene(template, folder)
-        proc = start_cli("restore", str(folder / made.name), str(folder / path.name), "--yes")
+        proc = helpers.start_cli("restore", str(folder / made.name), str(folder / path.name), "--yes")
         started(folder, proc)
         time.sleep(fraction * window)
         assert proc.poll() is None, "the restore ended before the kill: the test proves nothing"
@@ -451,10 +448,9 @@ def test_a_full_disk_changes_nothing(tmp_path: Path, short_of: str) -> None:
     grow(made if short_of == "the copy" else path, 4)  # the one that will not fit
     limit = max(path.stat().st_size, made.stat().st_size) // 2
     before = snapshot(tmp_path)
-    proc = start_cli("restore", str(made), str(path), "--yes", preexec_fn=file_size_limit(limit))
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
-    line = stderr_line(err, path)
+    proc = helpers.run_cli("restore", str(made), str(path), "--yes", preexec_fn=file_size_limit(limit), timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    line = one_sentence(proc, path)
     assert "nothing was" in line and "space" in line
     assert ("restored copy" in line) is (short_of == "the copy")
     assert snapshot(tmp_path) == before
