@@ -24,6 +24,8 @@ PACKAGE = Path(omega_db.__file__).parent
 LAYERS: dict[str, int] = {
     "omega_db": 0,  # the package itself: only __version__
     "errors": 0,
+    "text": 0,
+    "screen": 1,
     "sql": 0,
     "chain": 1,
     "db": 1,
@@ -44,6 +46,7 @@ LAYERS: dict[str, int] = {
     "status": 6,
     "output": 7,
     "reports": 8,
+    "table": 7,
     "listing": 8,
     "options": 8,
     "cli": 9,

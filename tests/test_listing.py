@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import listing, queries
+from omega_db import listing
 from omega_db.cli import app
 from tests import helpers, listing_seed
 
@@ -183,7 +183,8 @@ def test_table_shows_rows_general_and_a_title(runner: CliRunner, seeded: Path) -
     assert result.exit_code == 0 and result.stderr == ""
     expected = listing_seed.expected_lessons(seeded, project="my-app", sender="alice")
     out = result.stdout
-    assert f"Lessons for my-app (+ general), sender alice — {len(expected)} rows" in out
+    assert out.startswith("Lessons for my-app (+ general), sender alice\n")
+    assert out.endswith(f"\n{len(expected)} rows\n")  # the count comes last: the rows stream
     assert "(general)" in out and "my-app" in out
     for row in expected:
         assert row["rule"].split(":")[0].split("\n")[0] in out  # each rule's start: "rule-17"
@@ -206,7 +207,8 @@ def test_tasks_table(runner: CliRunner, seeded: Path) -> None:
     result = run(runner, seeded, "tasks", "--due")
     assert result.exit_code == 0
     due = listing_seed.expected_tasks(seeded, due=True)
-    assert f"Due tasks in every project — {len(due)} rows" in result.stdout
+    assert result.stdout.startswith("Due tasks in every project\n")
+    assert result.stdout.endswith(f"\n{len(due)} rows\n")
     assert "[bold]x[/]" in result.stdout and "ago)" in result.stdout
 
 
@@ -229,33 +231,6 @@ def test_table_says_so_when_nothing_matched(
 def test_names_are_shown_as_written_never_as_markup(runner: CliRunner, seeded: Path) -> None:
     result = run(runner, seeded, "lessons", "--project", ":smile: [red]x[/]", "--only")
     assert result.stdout == "Nothing matched: Lessons for :smile: [red]x[/].\n"
-
-
-def test_scores_are_coloured_symbols() -> None:
-    now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.UTC)
-    conn = sqlite3.connect(":memory:")
-    answer = queries.Answer(
-        question=queries.Question(queries.ListingKind.outcomes),
-        columns=listing_seed.OUTCOME_COLUMNS,
-        sql="",
-        json_sql="",
-        params=(),
-        before_011=False,
-        conn=conn,
-    )
-    rows = [
-        (f"o{s}", "2026-03-01 12:00:00", "alice", "coding", s, "x", "conversation", "")
-        for s in (1, -1, 0)
-    ]
-    table = listing.build_table(answer, rows, now)
-    cells = {c.header: c._cells for c in table.columns}  # rich keeps a column's cells there
-    assert [(t.plain, str(t.style)) for t in cells["score"]] == [
-        ("+", "bold green"),
-        ("-", "bold red"),
-        ("~", "bold yellow"),
-    ]
-    assert [t.plain for t in cells["time"]] == ["2026-03-01 12:00 (3h ago)"] * 3
-    assert [t.plain for t in cells["project"]] == ["(general)"] * 3
 
 
 @pytest.mark.parametrize(

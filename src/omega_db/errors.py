@@ -49,3 +49,7 @@ class HistoryError(OmegaDbError):
 
 class BackupError(OmegaDbError):
     """The backup asked for could not be written, so nothing was migrated (exit 1)."""
+
+
+class OutputError(OmegaDbError):
+    """The answer could not be written: a full disk, a closed stdout, an encoding that cannot carry it (exit 1)."""

@@ -33,24 +33,8 @@ class ReportFormat(str, Enum):
 
 
 @functools.cache
-def console() -> Console:
-    """The rich console on stdout, for tables."""
-    from rich.console import Console
-
-    out = Console(highlight=False, soft_wrap=False)
-    # rich exits 1 when the reader goes away (`omega-db status | head`); hand the error
-    # to cli's boundary instead, which treats it as the end of the output (exit 0).
-    out.on_broken_pipe = _reader_gone  # type: ignore[method-assign]
-    return out
-
-
-def _reader_gone() -> None:
-    raise BrokenPipeError
-
-
-@functools.cache
 def error_console() -> Console:
-    """The rich console on stderr, for notes, warnings and progress."""
+    """The rich console on stderr, for progress."""
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
@@ -62,8 +46,10 @@ def scope_label(project: str) -> str:
 
 
 def note(message: str) -> None:
-    """A note for the person, on stderr, never mixed with data on stdout."""
-    sys.stderr.write(f"omega-db: {message}\n")
+    """A note for the person, on stderr, never mixed with data on stdout (control characters made visible)."""
+    from omega_db.text import visible  # not on every start: --version never needs it
+
+    sys.stderr.write(f"omega-db: {visible(message)}\n")
 
 
 def write_json(value: Any) -> None:

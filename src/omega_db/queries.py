@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -136,6 +136,13 @@ class Answer:
     params: tuple[object, ...]
     before_011: bool  # the table has no project column: every row is general
     conn: sqlite3.Connection = field(repr=False, compare=False)
+    # Lines a table draws across itself: (after row N, the text given how many rows follow N),
+    # only when a row does follow N (e.g. "the agent sees the 50 lessons above; 63 more are never injected").
+    rules: tuple[tuple[int, Callable[[int], str]], ...] = field(default=(), compare=False)
+
+    def count(self) -> int:
+        """How many rows the answer holds, counted by SQLite without fetching them."""
+        return int(self.conn.execute(f"SELECT count(*) FROM ({self.sql})", self.params).fetchone()[0])
 
     def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
         """The rows as tuples, a bounded batch at a time (never all in memory)."""
@@ -162,6 +169,7 @@ def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[sqli
     conn = db.connect_readonly(path, timeout=timeout)
     try:
         with db.translate_errors(path):
+            conn.execute("BEGIN")  # one snapshot: Answer.count() agrees with the rows
             yield conn
     except MissingMigrationError as exc:  # the query knows the table, only we know the file
         raise MissingMigrationError(f"{path}: {exc.message}") from None
