@@ -45,8 +45,7 @@ class _ErrorBoundary(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             # The reader went away (`omega-db outcomes | head`): not an error.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            output.discard_stdout()
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
             output.note("interrupted; any migration in progress was rolled back.")
@@ -142,7 +141,8 @@ def migrate(
             path, to=to, dry_run=dry_run, make_backup=not no_backup, timeout=timeout, on_event=on_event,
             repair_half_applied=repair_half_applied,
         )
-    reports.render_migrate(result, fmt)
+    with output.writing():
+        reports.render_migrate(result, fmt)
 
 
 @app.command()
@@ -161,7 +161,9 @@ def status(
     from omega_db import reports
     from omega_db.status import status as read_status
 
-    reports.render_status(read_status(paths.resolve_path(database), timeout=timeout), fmt)
+    st = read_status(paths.resolve_path(database), timeout=timeout)
+    with output.writing():
+        reports.render_status(st, fmt)
 
 
 @app.command()
@@ -190,7 +192,8 @@ def verify(
     from omega_db.verify import verify as run_verify
 
     report = run_verify(paths.resolve_path(database), quick=quick, strict=strict, timeout=timeout)
-    reports.render_verify(report, fmt)
+    with output.writing():
+        reports.render_verify(report, fmt)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -230,7 +233,8 @@ def lessons(
 
     with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
         answer = queries.lessons(conn, project=project, only=only, sender=sender, domain=domain, limit=limit)
-        listing.render_listing(answer, fmt)
+        with output.writing():
+            listing.render_listing(answer, fmt)
 
 
 @app.command()
@@ -259,7 +263,8 @@ def outcomes(
 
     with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
         answer = queries.outcomes(conn, project=project, sender=sender, domain=domain, hours=hours, limit=limit)
-        listing.render_listing(answer, fmt)
+        with output.writing():
+            listing.render_listing(answer, fmt)
 
 
 @app.command()
@@ -288,13 +293,17 @@ def tasks(
 
     with queries.reading(paths.resolve_path(database), timeout=timeout) as conn:
         answer = queries.tasks(conn, project=project, sender=sender, status=status, due=due, limit=limit)
-        listing.render_listing(answer, fmt)
+        with output.writing():
+            listing.render_listing(answer, fmt)
 
 
 def main() -> None:
     """Console-script entry point."""
-    # A file name that is not UTF-8 arrives as surrogates: print its bytes as they were,
-    # also under a locale whose stdout is strict (en_US.UTF-8), instead of failing.
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="surrogateescape")
-    app(prog_name="omega-db")
+    try:
+        output.prepare_streams()
+        app(prog_name="omega-db")
+    except OmegaDbError as exc:  # stdout is closed: there is nowhere to answer
+        output.note(f"error: {exc.message}")
+        sys.exit(exc.exit_code)
+    except SystemExit as exc:
+        sys.exit(output.finish(exc.code))
