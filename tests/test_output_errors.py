@@ -1,6 +1,6 @@
 """Output that cannot be written, done for real: /dev/full, a closed stdout or stderr, an ASCII-only
 stdout, a reader that leaves early. Never a traceback: a closed pipe ends quietly with exit 0,
-anything else is one sentence and exit 1.
+anything else is one sentence and exit 1. And --debug works after the subcommand too.
 """
 
 from __future__ import annotations
@@ -153,3 +153,16 @@ def test_a_reader_that_leaves_after_one_line_is_exit_0_and_quiet(database: Path,
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 0, err
     assert err == b""
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_debug_is_accepted_after_the_subcommand(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "not-a-db.db"
+    path.write_text("just text, not SQLite\n" * 50)
+    args = [command, str(path)] + (["--no-backup"] if command == "migrate" else [])
+    plain = helpers.run_cli(*args, env=env())
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    for debug in ([*args, "--debug"], ["--debug", *args], [command, "--debug", str(path), *args[2:]]):
+        shown = helpers.run_cli(*debug, env=env())
+        assert shown.returncode == 2, debug
+        assert "Traceback" in shown.stderr and str(path) in shown.stderr.splitlines()[-1], debug

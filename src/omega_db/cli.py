@@ -1,5 +1,6 @@
 """The Typer app: each command parses, calls the core once, renders. No SQL, no rules."""
 
+import contextlib
 import os
 import sys
 import traceback
@@ -11,7 +12,10 @@ from typer.core import TyperGroup
 from omega_db import __version__, db, output, paths
 from omega_db.errors import OmegaDbError
 from omega_db.options import (
+    DEBUG_ENV,
+    DEBUG_KEY,
     DbArg,
+    DebugOpt,
     DomainOpt,
     FormatOpt,
     LimitOpt,
@@ -23,11 +27,14 @@ from omega_db.options import (
 from omega_db.output import Format, ReportFormat
 from omega_db.queries import TaskStatus
 
-DEBUG_ENV = "OMEGA_DB_DEBUG"
-
 
 def _debug_wanted(ctx: typer.Context) -> bool:
-    return bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    return bool(ctx.meta.get(DEBUG_KEY)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _traceback() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        traceback.print_exc()
 
 
 class _ErrorBoundary(TyperGroup):
@@ -40,7 +47,7 @@ class _ErrorBoundary(TyperGroup):
             raise  # Typer's own control flow and usage errors (exit 2)
         except OmegaDbError as exc:
             if _debug_wanted(ctx):
-                traceback.print_exc()
+                _traceback()
             output.note(f"error: {exc.message}")
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
@@ -52,7 +59,7 @@ class _ErrorBoundary(TyperGroup):
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug of ours: still one sentence, traceback on request
             if _debug_wanted(ctx):
-                traceback.print_exc()
+                _traceback()
             output.note(
                 f"error: unexpected {type(exc).__name__}: {exc}. "
                 f"Run again with --debug (or {DEBUG_ENV}=1) for details, and report it."
@@ -84,10 +91,7 @@ def _root(
         Optional[bool],
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
-    debug: Annotated[
-        bool,
-        typer.Option("--debug", help=f"Show the Python traceback of an error (also {DEBUG_ENV}=1)."),
-    ] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Administer the OMEGA agent's memory database (~/.omega/memory.db).
 
@@ -119,6 +123,7 @@ def migrate(
     ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
 ) -> None:
     """Apply pending migrations, each in one transaction, after an online backup.
 
@@ -150,6 +155,7 @@ def status(
     database: DbArg = None,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
 ) -> None:
     """Show the file, its migration history and its projects (read-only).
 
@@ -177,6 +183,7 @@ def verify(
     ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
 ) -> None:
     """Prove the database healthy: integrity, history, schema, foreign keys, FTS5 index, 011's data (read-only).
 
@@ -217,6 +224,7 @@ def lessons(
     limit: LimitOpt = None,
     fmt: FormatOpt = Format.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
 ) -> None:
     """List lessons, most recently updated first (read-only).
 
@@ -250,6 +258,7 @@ def outcomes(
     limit: LimitOpt = 50,
     fmt: FormatOpt = Format.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
 ) -> None:
     """List outcomes (OMEGA's reward signals), newest first (read-only).
 
@@ -280,6 +289,7 @@ def tasks(
     limit: LimitOpt = None,
     fmt: FormatOpt = Format.table,
     timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
 ) -> None:
     """List scheduled tasks by due time, earliest first (read-only).
 

@@ -9,6 +9,9 @@ import typer
 
 from omega_db.output import Format, ReportFormat
 
+DEBUG_ENV = "OMEGA_DB_DEBUG"
+DEBUG_KEY = "omega_db.debug"  # in ctx.meta, which every context of one command line shares
+
 # Options shared by every command.
 DbArg = Annotated[
     Optional[str],
@@ -29,6 +32,24 @@ def _finite(value: float) -> float:
     return value
 
 
+def _debug(ctx: typer.Context, value: bool) -> bool:
+    if value:
+        ctx.meta[DEBUG_KEY] = True
+    return value
+
+
+# Accepted before the subcommand (on the app) and after it (on every command) alike.
+DebugOpt = Annotated[
+    bool,
+    typer.Option(
+        "--debug",
+        callback=_debug,
+        is_eager=True,
+        expose_value=False,
+        help=f"Show the Python traceback of an error (also {DEBUG_ENV}=1).",
+    ),
+]
+
 TimeoutOpt = Annotated[
     float,
     typer.Option(
@@ -39,7 +60,6 @@ TimeoutOpt = Annotated[
         help="How long to wait for a lock held by another process (OMEGA) before giving up.",
     ),
 ]
-
 
 
 # Options shared by the listing commands (lessons, outcomes, tasks).
