@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, db, output, paths
+from omega_db import __version__, completion, db, output, paths
 from omega_db.errors import OmegaDbError
 from omega_db.options import (
     DEBUG_ENV,
@@ -72,7 +72,6 @@ app = typer.Typer(
     name="omega-db",
     help="Administer the OMEGA agent's memory database (~/.omega/memory.db).",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -105,7 +104,12 @@ def migrate(
     database: DbArg = None,
     to: Annotated[
         Optional[str],
-        typer.Option("--to", metavar="NAME", help="Stop after this migration (full name or number, e.g. 011)."),
+        typer.Option(
+            "--to",
+            metavar="NAME",
+            help="Stop after this migration (full name or number, e.g. 011).",
+            autocompletion=completion.targets,
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan with each migration's SQL; change nothing.")
@@ -216,6 +220,7 @@ def lessons(
             help="What OMEGA injects when P is active: P's lessons first, then the general ones "
             "('': general only).",
             show_default=False,
+            autocompletion=completion.projects,
         ),
     ] = None,
     only: Annotated[bool, typer.Option("--only", help="With --project P: P's lessons alone.")] = False,

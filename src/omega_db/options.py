@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from omega_db import completion
 from omega_db.output import Format, ReportFormat
 
 DEBUG_ENV = "OMEGA_DB_DEBUG"
@@ -68,13 +69,25 @@ FormatOpt = Annotated[
 ]
 ProjectOpt = Annotated[
     Optional[str],
-    typer.Option("--project", metavar="P", help="Only project P ('' is the general scope).", show_default=False),
+    typer.Option(
+        "--project",
+        metavar="P",
+        help="Only project P ('' is the general scope).",
+        show_default=False,
+        autocompletion=completion.projects,
+    ),
 ]
 SenderOpt = Annotated[
-    Optional[str], typer.Option("--sender", metavar="S", help="Only sender S.", show_default=False)
+    Optional[str],
+    typer.Option(
+        "--sender", metavar="S", help="Only sender S.", show_default=False, autocompletion=completion.senders
+    ),
 ]
 DomainOpt = Annotated[
-    Optional[str], typer.Option("--domain", metavar="D", help="Only domain D.", show_default=False)
+    Optional[str],
+    typer.Option(
+        "--domain", metavar="D", help="Only domain D.", show_default=False, autocompletion=completion.domains
+    ),
 ]
 LimitOpt = Annotated[
     Optional[int],
