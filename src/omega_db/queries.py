@@ -44,6 +44,9 @@ def project_counts(conn: sqlite3.Connection) -> list[dict[str, object]]:
         if scope is None:
             continue
         query = f"SELECT {scope}, count(*) FROM {table}{where} GROUP BY 1"
+        if scope == "project" and not where:  # grouped in the order of the (sender_id, project) index: no sort
+            inner = f"SELECT project, count(*) AS n FROM {table} GROUP BY sender_id, 1"  # of every row, 3x faster
+            query = f"SELECT project, sum(n) FROM ({inner}) GROUP BY 1"
         for project, count in conn.execute(query):
             row(project)[key] = count
     return [counts[name] for name in sorted(counts)]
@@ -136,8 +139,7 @@ class Answer:
     params: tuple[object, ...]
     before_011: bool  # the table has no project column: every row is general
     conn: sqlite3.Connection = field(repr=False, compare=False)
-    # Lines a table draws across itself: (after row N, the text given how many rows follow N),
-    # only when a row does follow N (e.g. "the agent sees the 50 lessons above; 63 more are never injected").
+    # Lines a table draws after row N, when a row follows: (N, its text given how many rows follow N).
     rules: tuple[tuple[int, Callable[[int], str]], ...] = field(default=(), compare=False)
 
     def count(self) -> int:
