@@ -37,6 +37,9 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "INSERT INTO lessons (id, sender_id, domain, rule, project, updated_at) "
         "VALUES ('long', 'alice', 'ops', ?, 'my-app', '2030-01-01 00:00:00')", (LONG,))
     conn.execute(
+        "INSERT INTO lessons (id, sender_id, domain, rule, project, updated_at) "
+        "VALUES ('wide', 'zed', '日本語のドメイン', 'wide characters', '東京', '2029-01-01 00:00:00')")
+    conn.execute(
         "INSERT INTO outcomes (id, timestamp, sender_id, domain, score, lesson, project) "
         "VALUES ('long', '2030-01-01 00:00:00', 'bob', 'ops', 1, ?, '')", (LONG + "日本語の教訓 🚀",))
     conn.execute(
@@ -67,6 +70,15 @@ def test_piped_each_row_is_one_line_never_wrapped_or_cut(database: Path, command
         if command != "tasks":
             assert len(long) == 1 and len(long[0]) > 250  # the whole text, on its own single line
         assert "\x1b" not in out
+
+
+def test_piped_columns_line_up_in_cells_with_wide_characters(database: Path) -> None:
+    lines = piped("lessons", str(database), "--limit", "0").splitlines()
+    header, rows = lines[1], lines[3:-1]
+    starts = {cell_len(header[: header.index("updated (UTC)")])}
+    starts |= {cell_len(row[: row.index(" (")]) - len("2026-01-01 00:00") for row in rows}
+    assert len(starts) == 1  # the time column starts at the same cell on every line
+    assert any("東京" in row for row in rows)
 
 
 def displayed(text: str) -> list[str]:

@@ -160,13 +160,13 @@ def parse_time(text: object) -> dt.datetime | None:
 def ago(when: dt.datetime, now: dt.datetime) -> str:
     """A distance in time a person reads at a glance: "just now", "3h ago", "in 2d"."""
     seconds = (now - when).total_seconds()
-    span = abs(seconds)
+    span = -seconds if seconds < 0 else seconds
     if span < 60:
         return "just now"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if span >= size:
-            amount = f"{int(span // size)}{unit}"
-            break
+    if span >= 86400:
+        amount = f"{int(span // 86400)}d"
+    else:
+        amount = f"{int(span // 3600)}h" if span >= 3600 else f"{int(span // 60)}m"
     return f"{amount} ago" if seconds > 0 else f"in {amount}"
 
 
@@ -188,20 +188,35 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
         return itemgetter(at[name])
 
     def time(name: str) -> Cell:
-        i = at[name]
-        return lambda row: when_label(row[i], now)
+        i, naive_now = at[name], now.replace(tzinfo=None)
+
+        def label(row: Sequence[object]) -> object:
+            text = row[i]
+            if text.__class__ is str and len(text) == 19 and text[10] == " ":  # OMEGA's own form: fast
+                try:
+                    when = dt.datetime.fromisoformat(text)  # type: ignore[arg-type]
+                except ValueError:
+                    return text
+                if when.tzinfo is None:
+                    return f"{text[:16]} ({ago(when, naive_now)})"  # type: ignore[index]
+            return when_label(text, now)
+
+        return label
+
+    scope_at, score_at = at.get("project"), at.get("score")
 
     def scope(row: Sequence[object]) -> object:
-        value = row[at["project"]]
+        value = row[scope_at]  # type: ignore[index]
         return output.GENERAL_LABEL if value == "" else value
 
     def score(row: Sequence[object]) -> object:
-        value = row[at["score"]]
+        value = row[score_at]  # type: ignore[index]
         return SCORES.get(value, value)  # type: ignore[call-overload]
 
+    kinds = [at[k] for k in ("task_type", "repeat") if k in at]
+
     def kind(row: Sequence[object]) -> str:  # "reminder", "action, daily"
-        values = (row[at[k]] for k in ("task_type", "repeat") if k in at)
-        return ", ".join(str(v) for v in values if v not in (None, "", "once"))
+        return ", ".join([str(row[k]) for k in kinds if row[k] not in (None, "", "once")])
 
     def dim_general(text: str) -> str:
         return "dim" if text == output.GENERAL_LABEL else ""

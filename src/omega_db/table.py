@@ -21,7 +21,7 @@ from itertools import chain
 from typing import TextIO
 
 from omega_db.screen import Painter, Screen, cells, fold, margins, pad
-from omega_db.text import visible
+from omega_db.text import visible, visible_row
 
 GAP = "  "
 PIPED_CAP = 40  # piped, a column is padded to at most this many cells; a longer value runs on
@@ -100,7 +100,7 @@ def write(
     first = next((batch for batch in feed if batch), None)
     if first is None:
         return 0
-    sample = [[visible(value) for value in row] for row in first]
+    sample = [visible_row(row) for row in first]
     following = next((batch for batch in feed if batch), None)
     rest: Iterator[Sequence[Row]] = chain([following], feed) if following is not None else iter(())
     layout = _Layout(screen, columns, sample, more=following is not None)
@@ -113,7 +113,7 @@ def write(
             if count in marks and count:
                 layout.mark(visible(marks[count]()), lines)
             count += 1
-            layout.row(row if ready else [visible(value) for value in row], lines)
+            layout.row(row if ready else visible_row(row), lines)
         out.write("\n".join(lines) + "\n")
     if footer is not None:
         out.write("\n".join(layout.note(visible(footer(count)), "dim")) + "\n")
@@ -140,6 +140,11 @@ class _Layout:
             self.widths = [min(n, max(PIPED_CAP, h)) for n, h in zip(natural, headers, strict=True)]
             self.span = sum(self.widths) + gaps
             self.row = self._piped_row
+            aligns = {"left": "<", "right": ">", "center": "^"}
+            fields = [f"{{:{aligns[c.justify]}{w}}}" for c, w in zip(columns, self.widths, strict=True)]
+            if columns[-1].justify == "left":
+                fields[-1] = "{}"
+            self.template = GAP.join(fields)  # pads by characters: for ASCII rows, exactly by cells
             return
         flex = next((i for i, c in enumerate(columns) if c.flex), None)
         # Folding may break a cell at its spaces, but should not cut its words: a column's floor
@@ -182,10 +187,14 @@ class _Layout:
         lines.extend(self.paint(f"   {piece}", "dim") for piece in more)
 
     def _piped_row(self, row: Sequence[str], lines: list[str], header: bool = False) -> None:
-        widths, justify = self.widths, self.justify
-        last = len(row) - 1
-        parts = [pad(row[i], widths[i], justify[i]) for i in range(last)]  # type: ignore[index]
-        parts.append(row[last] if justify[last] == "left" else pad(row[last], widths[last], justify[last]))  # type: ignore[index]
+        free = self.justify[-1] == "left"  # the last column runs to the end of the line: never padded
+        padded = row[:-1] if free else row
+        if "".join(padded).isascii():  # the common case: a character is a cell; one format call pads all
+            lines.append(self.template.format(*row))
+            return
+        parts = [pad(text, width, how) for text, width, how in zip(padded, self.widths, self.justify, strict=False)]  # type: ignore[arg-type]
+        if free:
+            parts.append(row[-1])
         lines.append(GAP.join(parts))
 
     def _folded_row(self, row: Sequence[str], lines: list[str], header: bool = False) -> None:

@@ -9,6 +9,7 @@ a report shows passes through visible() first; JSON and CSV keep the values exac
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # C0 (NUL … US: ESC, BEL, BS, CR, LF, TAB …), DEL and the C1 range (8-bit CSI, OSC, ST …);
 # then what moves or reorders text without being a C0/C1 control: the line and paragraph
@@ -34,3 +35,11 @@ def visible(value: object) -> str:
     if _CONTROL.search(text) is None:  # the common case: one scan, no copy
         return text
     return _CONTROL.sub(_escape, text)
+
+
+def visible_row(values: Sequence[object]) -> list[str]:
+    """visible() of each value of a row, with one scan of the whole row in the common case."""
+    texts = [v if v.__class__ is str else "" if v is None else str(v) for v in values]
+    if _CONTROL.search("".join(texts)) is None:  # type: ignore[arg-type]
+        return texts  # type: ignore[return-value]
+    return [visible(text) for text in texts]
