@@ -132,13 +132,3 @@ def test_the_completion_script_and_install_options(tmp_path: Path) -> None:
         assert "_OMEGA_DB_COMPLETE" in done.stdout and "omega-db" in done.stdout
     help_text = helpers.run_cli("--help").stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
-
-
-def test_ordinary_start_up_loads_nothing_completion_needs() -> None:
-    """--version does not import what completion reads the database with."""
-    code = ("import sys; sys.argv = ['omega-db', '--version']\n"
-            "from omega_db.cli import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m in ('omega_db.history', 'omega_db.chain', 'rich')))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip().endswith("[]"), done.stdout + done.stderr

@@ -24,6 +24,7 @@ PACKAGE = Path(omega_db.__file__).parent
 LAYERS: dict[str, int] = {
     "omega_db": 0,  # the package itself: only __version__
     "errors": 0,
+    "choices": 0,
     "text": 0,
     "sql": 0,
     "chain": 1,

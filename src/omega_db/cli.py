@@ -9,7 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, completion, db, output, paths
+from omega_db import __version__, completion, output, paths
+from omega_db.choices import DEFAULT_TIMEOUT, TaskStatus
 from omega_db.errors import OmegaDbError
 from omega_db.options import (
     DEBUG_ENV,
@@ -25,7 +26,6 @@ from omega_db.options import (
     TimeoutOpt,
 )
 from omega_db.output import Format, ReportFormat
-from omega_db.queries import TaskStatus
 
 
 def _debug_wanted(ctx: typer.Context) -> bool:
@@ -126,7 +126,7 @@ def migrate(
         ),
     ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     debug: DebugOpt = False,
 ) -> None:
     """Apply pending migrations, each in one transaction, after an online backup.
@@ -158,7 +158,7 @@ def migrate(
 def status(
     database: DbArg = None,
     fmt: ReportFormatOpt = ReportFormat.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     debug: DebugOpt = False,
 ) -> None:
     """Show the file, its migration history and its projects (read-only).
@@ -186,7 +186,7 @@ def verify(
         bool, typer.Option("--strict", help="Exit 1 on a warning too (e.g. a pending migration).")
     ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     debug: DebugOpt = False,
 ) -> None:
     """Prove the database healthy: integrity, history, schema, foreign keys, FTS5 index, 011's data (read-only).
@@ -228,7 +228,7 @@ def lessons(
     domain: DomainOpt = None,
     limit: LimitOpt = None,
     fmt: FormatOpt = Format.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     debug: DebugOpt = False,
 ) -> None:
     """List lessons, most recently updated first (read-only).
@@ -262,7 +262,7 @@ def outcomes(
     ] = None,
     limit: LimitOpt = 50,
     fmt: FormatOpt = Format.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     debug: DebugOpt = False,
 ) -> None:
     """List outcomes (OMEGA's reward signals), newest first (read-only).
@@ -293,7 +293,7 @@ def tasks(
     due: Annotated[bool, typer.Option("--due", help="Only pending tasks that are due now.")] = False,
     limit: LimitOpt = None,
     fmt: FormatOpt = Format.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     debug: DebugOpt = False,
 ) -> None:
     """List scheduled tasks by due time, earliest first (read-only).

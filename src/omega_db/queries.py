@@ -11,6 +11,7 @@ from enum import Enum
 from pathlib import Path
 
 from omega_db import db, sql
+from omega_db.choices import TaskStatus
 from omega_db.errors import BadArgumentError, MissingMigrationError
 
 GENERAL = ""
@@ -101,16 +102,6 @@ class ListingKind(str, Enum):
     lessons = "lessons"
     outcomes = "outcomes"
     tasks = "tasks"
-
-
-class TaskStatus(str, Enum):
-    """The task states OMEGA uses, and `all`."""
-
-    pending = "pending"
-    delivered = "delivered"
-    cancelled = "cancelled"
-    failed = "failed"
-    all = "all"
 
 
 @dataclass(frozen=True)
