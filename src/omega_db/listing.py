@@ -198,7 +198,9 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
                 except ValueError:
                     return text
                 if when.tzinfo is None:
-                    return f"{text[:16]} ({ago(when, naive_now)})"  # type: ignore[index]
+                    days = (naive_now - when).days  # a day or more ago: ago() would say just this
+                    distance = f"{days}d ago" if days > 0 else ago(when, naive_now)
+                    return f"{text[:16]} ({distance})"  # type: ignore[index]
             return when_label(text, now)
 
         return label

@@ -109,11 +109,15 @@ def write(
     marks = marks or {}
     for batch, ready in chain([(sample, True)], ((b, False) for b in rest)):
         lines: list[str] = []
-        for row in batch:
-            if count in marks and count:
-                layout.mark(visible(marks[count]()), lines)
-            count += 1
-            layout.row(row if ready else visible_row(row), lines)
+        if not any(count <= n < count + len(batch) for n in marks if n):
+            layout.rows(batch, lines, ready=ready)  # the common case: no rule line among these rows
+            count += len(batch)
+        else:
+            for row in batch:
+                if count in marks and count:
+                    layout.mark(visible(marks[count]()), lines)
+                count += 1
+                layout.row(row if ready else visible_row(row), lines)
         out.write("\n".join(lines) + "\n")
     if footer is not None:
         out.write("\n".join(layout.note(visible(footer(count)), "dim")) + "\n")
@@ -185,6 +189,20 @@ class _Layout:
         line = f"{self.bar * 2} {first} "
         lines.append(self.paint(line + self.bar * max(2, self.span - cells(line)), "dim"))
         lines.extend(self.paint(f"   {piece}", "dim") for piece in more)
+
+    def rows(self, batch: Sequence[Row], lines: list[str], *, ready: bool) -> None:
+        """A batch of rows as lines (ready: its values are visible() text already)."""
+        if self.row != self._piped_row:
+            for values in batch:
+                self.row(values if ready else visible_row(values), lines)  # type: ignore[arg-type]
+            return
+        line, free = self.template.format, self.justify[-1] == "left"
+        for values in batch:  # piped, the hot loop: a row whose padded cells are ASCII is one format call
+            texts = values if ready else visible_row(values)
+            if "".join(texts[:-1] if free else texts).isascii():  # type: ignore[arg-type]
+                lines.append(line(*texts))
+            else:
+                self._piped_row(texts, lines)  # type: ignore[arg-type]
 
     def _piped_row(self, row: Sequence[str], lines: list[str], header: bool = False) -> None:
         free = self.justify[-1] == "left"  # the last column runs to the end of the line: never padded
