@@ -266,3 +266,21 @@ def test_a_big_table_starts_at_once_and_runs_in_flat_memory(tmp_path: Path) -> N
     assert first_row < 10 and first_row < last_row / 2, (first_row, last_row)
     assert big_peak - small_peak < 10 * 1024, (small_peak, big_peak)
     assert big_peak < 100 * 1024, big_peak
+
+
+def test_time_labels_in_omega_s_form_and_others(tmp_path: Path) -> None:
+    """OMEGA's own form takes a fast path; 'T', 'Z' and offsets the general one: the same words."""
+    path = helpers.build(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    offsets = {"3d": ("-3 days", "-1 hours"), "2h": ("-2 hours", "-10 minutes"),
+               "soon": ("+5 hours", "+10 minutes"), "now": ("-5 seconds", "+0 seconds")}
+    for name, offset in offsets.items():
+        for form, fmt in (("space", "%Y-%m-%d %H:%M:%S"), ("t", "%Y-%m-%dT%H:%M:%S"), ("z", "%Y-%m-%dT%H:%M:%SZ")):
+            conn.execute(
+                "INSERT INTO scheduled_tasks (id, channel, sender_id, reply_target, description, due_at) "
+                "VALUES (?, 'c', 's', 'r', 'd', strftime(?, 'now', ?, ?))", (f"{name}-{form}", fmt, *offset))
+    conn.close()
+    out = piped("tasks", str(path))
+    labels = {line.split()[0]: line.split("(", 1)[1].split(")")[0] for line in out.splitlines()[3:-1]}
+    expected = {"3d": "3d ago", "2h": "2h ago", "soon": "in 5h", "now": "just now"}
+    assert labels == {f"{name}-{form}": words for name, words in expected.items() for form in ("space", "t", "z")}
