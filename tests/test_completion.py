@@ -65,7 +65,7 @@ def test_project_completes_from_the_database_named_on_the_line(database: Path) -
     for command in ("lessons", "outcomes", "tasks"):
         offered, _ = complete(f"omega-db {command} {database} --project ")
         assert offered == projects, command
-        assert complete(f"omega-db {command} --project my {database}")[0] == []  # DB after: not read yet
+        assert complete(f"omega-db {command} --project my {database}")[0] == []  # the DB itself: the shell's files
         assert complete(f"omega-db {command} --limit 3 {database} --project my")[0] == ["my-app", "my-app2"]
 
 

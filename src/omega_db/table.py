@@ -51,7 +51,8 @@ def fit(natural: list[int], floors: list[int], flex: int | None, room: int, more
 
     Natural widths when they fit (the long-text column then takes the room left, if more rows
     may follow); else the long-text column gives way first, down to its floor, then the
-    widest columns are levelled down together, none below its floor (its header).
+    widest columns are levelled down together, none below its floor (its header and its
+    longest word, so that folding breaks cells at spaces rather than cutting words).
     """
     widths = list(natural)
     total = sum(widths)
