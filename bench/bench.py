@@ -6,6 +6,12 @@
 Builds (once, cached in bench/cache/) a large 010 OMEGA database and its 011 twin, then
 measures each pair with the two sides alternating, on fresh copies where the job writes,
 several rounds, and prints the medians and ratios. Not a test; never run in CI.
+
+A pair for every command: migrate (without and with its backup), status, the three
+listings as JSON, verify --quick and full, tables of 20,000 lessons and tasks against
+`sqlite3 -box` (piped, and lessons on a pseudo-terminal) with both sides' peak memory,
+start-up; and the peak memory of a JSON export and of a table as their rows grow.
+`--only` picks pairs by name.
 """
 
 from __future__ import annotations
@@ -29,13 +35,19 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import build_db  # noqa: E402
-from measure import Pair, Run, alternate, checked, peak, run  # noqa: E402
+from measure import Pair, Run, alternate, checked, on_terminal, peak, run  # noqa: E402
 
 MIGRATION_011 = HERE.parent / "migrations" / "011_project_learning.sql"
-PAIRS = ("migrate", "lessons", "outcomes", "verify", "startup", "memory")
-# Issue 6's bars: omega-db's median over the reference's; memory in MiB.
-BARS = {"migrate": 1.2, "lessons": 1.5, "outcomes": 1.3, "verify": 1.5, "startup": 1.3}
+PAIRS = ("migrate", "migrate-backup", "status", "lessons", "outcomes", "tasks", "verify", "verify-full",
+         "lessons-table", "tasks-table", "lessons-tty", "startup", "memory", "table-memory")
+# The bars, omega-db's median over the reference's (issue 11's goals; a pair without its own
+# goal has its sibling's: migrate's, the listings' JSON, verify --quick's); memory in MiB.
+BARS = {"migrate": 1.1, "migrate-backup": 1.1, "status": 1.2, "lessons": 1.3, "outcomes": 1.1, "tasks": 1.3,
+        "verify": 1.0, "verify-full": 1.0, "lessons-table": 3.0, "tasks-table": 3.0, "lessons-tty": 3.0,
+        "startup": 1.2}
 EXPORT_MIB = 60.0
+TABLE_ROWS = 20_000  # the table pairs' rows
+TABLE_MIB = 60.0  # the table's peak memory, at TABLE_ROWS and flat up to every outcome
 
 
 def omega_cmd() -> list[str]:
@@ -95,6 +107,55 @@ def bench_migrate(rounds: int, db010: Path, work: Path, omega: list[str], shell:
         sys.exit("bench: omega-db migrate and the shell ended with different schemas")
     for path in (mine, theirs):
         path.unlink()
+    return pair
+
+
+def bench_migrate_backup(rounds: int, db010: Path, work: Path, omega: list[str], shell: str) -> Pair:
+    """migrate with its online backup against the shell's .backup, then 011's SQL, on fresh copies."""
+    pair = Pair("migrate-backup", "migrate (with its backup)  vs  sqlite3 .backup + 011.sql")
+    mine, theirs = work / "omega.db", work / "shell.db"
+    shell_backup = work / "shell.db.bak"
+
+    def copies() -> None:
+        for leftover in work.glob("*.bak*"):
+            leftover.unlink()
+        for path in (mine, theirs):
+            shutil.copyfile(db010, path)
+        os.sync()
+
+    def synced(cmd: list[str]) -> Run:
+        os.sync()
+        return run(cmd)
+
+    alternate(
+        pair, rounds,
+        lambda: checked(synced([*omega, "migrate", str(mine)]), "omega-db migrate"),
+        lambda: checked(synced([shell, str(theirs), f".backup '{shell_backup}'", f".read '{MIGRATION_011}'"]),
+                        "sqlite3 .backup + 011"),
+        copies,
+    )
+    if schema(mine) != schema(theirs) or not list(work.glob("omega.db.bak-*")) or not shell_backup.exists():
+        sys.exit("bench: migrate with a backup and the shell did not end alike")
+    for leftover in [mine, theirs, *work.glob("*.bak*")]:
+        leftover.unlink()
+    return pair
+
+
+STATUS_SQL = (
+    "SELECT name, applied_at FROM _migrations ORDER BY name; "
+    "SELECT project, count(*) FROM outcomes GROUP BY 1; "
+    "SELECT project, count(*) FROM lessons GROUP BY 1; "
+    "SELECT project, count(*) FROM scheduled_tasks WHERE status = 'pending' GROUP BY 1;"
+)
+
+
+def bench_status(rounds: int, db011: Path, omega: list[str], shell: str) -> Pair:
+    """status -f json against the shell reading the history and counting each project's rows."""
+    pair = Pair("status", "status -f json  vs  sqlite3 -json history + counts")
+    print(f"status: the shell runs {STATUS_SQL}", flush=True)
+    alternate(pair, rounds,
+              lambda: checked(run([*omega, "status", str(db011), "-f", "json"]), "omega-db status"),
+              lambda: checked(run([shell, "-json", str(db011), STATUS_SQL]), "sqlite3 status"))
     return pair
 
 
@@ -172,6 +233,40 @@ def bench_verify(rounds: int, db011: Path, omega: list[str], shell: str) -> Pair
     return pair
 
 
+def bench_verify_full(rounds: int, db011: Path, omega: list[str], shell: str) -> Pair:
+    """Every check of verify against PRAGMA integrity_check alone."""
+    pair = Pair("verify-full", "verify  vs  sqlite3 DB 'PRAGMA integrity_check'")
+    alternate(pair, rounds,
+              lambda: checked(run([*omega, "verify", str(db011)]), "omega-db verify"),
+              lambda: checked(run([shell, str(db011), "PRAGMA integrity_check"]), "integrity_check"))
+    return pair
+
+
+def bench_table(rounds: int, pair: Pair, args: list[str], sql: str, work: Path, omega: list[str],
+                shell: str, *, terminal: bool = False) -> Pair:
+    """A listing as a table against the shell's -box on the same query; then both sides' peak memory."""
+    theirs_cmd = [shell, "-box", args[1], sql]
+    mine_cmd = [*omega, *args]
+    print(f"{pair.name}: the shell runs sqlite3 -box with omega-db's own query: {sql}", flush=True)
+    out = work / f"{pair.name}.txt"
+    checked(run(mine_cmd, stdout=out), f"omega-db {pair.name}")
+    conn = sqlite3.connect(f"file:{args[1]}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    finally:
+        conn.close()
+    lines = out.read_text(encoding="utf-8").count("\n")
+    if lines != rows + 4:  # title, header, rule, the rows, their count
+        sys.exit(f"bench: omega-db {pair.name} wrote {lines} lines, not {rows} rows and 4 more")
+    side = on_terminal if terminal else run
+    alternate(pair, rounds, lambda: checked(side(mine_cmd), f"omega-db {pair.name}"),
+              lambda: checked(side(theirs_cmd), f"sqlite3 -box {pair.name}"))
+    for name, cmd in (("omega", mine_cmd), ("reference", theirs_cmd)):
+        kib = [checked(peak(cmd, work), f"{name} {pair.name}").maxrss_kib for _ in range(3)]
+        pair.peak_mib[name] = statistics.median(kib) / 1024
+    return pair
+
+
 def bench_startup(runs: int, omega: list[str]) -> Pair:
     """omega-db --version against importing Typer on the same interpreter."""
     pair = Pair("startup", "omega-db --version  vs  python -c 'import typer'")
@@ -194,6 +289,18 @@ def bench_memory(rounds: int, db011: Path, work: Path, omega: list[str],
     return peaks
 
 
+def bench_table_memory(rounds: int, db011: Path, work: Path, omega: list[str],
+                       total: int) -> list[tuple[int, float]]:
+    """Peak memory (MiB) of `outcomes` drawn as a table as its rows grow: [(rows, MiB)]."""
+    peaks = []
+    for rows in (TABLE_ROWS, total // 10, total):
+        limit = "0" if rows == total else str(rows)
+        cmd = [*omega, "outcomes", str(db011), "--limit", limit]
+        kib = [checked(peak(cmd, work), "omega-db outcomes (table)").maxrss_kib for _ in range(rounds)]
+        peaks.append((rows, statistics.median(kib) / 1024))
+    return peaks
+
+
 def machine() -> str:
     """Cores, CPU model, system, Python and SQLite versions."""
     model = "unknown CPU"
@@ -207,29 +314,35 @@ def machine() -> str:
             f"sqlite3 shell {shell.split(' ')[0]}")
 
 
-def report(pairs: list[Pair], peaks: list[tuple[int, float]] | None, scale: float) -> None:
-    """The table of medians and ratios, then one line with every ratio."""
-    print(f"\n{'pair (omega-db  vs  reference)':<52} {'omega-db':>9} {'reference':>9} "
+def report(pairs: list[Pair], peaks: list[tuple[int, float]] | None,
+           table_peaks: list[tuple[int, float]] | None, scale: float) -> None:
+    """The table of medians and ratios (and peak memory where measured), then one line with every ratio."""
+    print(f"\n{'pair (omega-db  vs  reference)':<58} {'omega-db':>9} {'reference':>9} "
           f"{'ratio':>6}  bar")
     last = []
     for p in pairs:
         if p.skipped:
-            print(f"{p.label:<52} skipped: {p.skipped}")
+            print(f"{p.label:<58} skipped: {p.skipped}")
             last.append(f"{p.name}=n/a")
             continue
         ratio, bar = p.ratio(), BARS[p.name]
-        print(f"{p.label:<52} {p.median('omega'):>8.3f}s {p.median('reference'):>8.3f}s "
-              f"{ratio:>5.2f}x  <= {bar}x {'ok' if ratio <= bar else 'OVER'}")
+        line = (f"{p.label:<58} {p.median('omega'):>8.3f}s {p.median('reference'):>8.3f}s "
+                f"{ratio:>5.2f}x  <= {bar}x {'ok' if ratio <= bar else 'OVER'}")
+        if p.peak_mib:
+            mine, theirs = p.peak_mib["omega"], p.peak_mib["reference"]
+            line += (f"; peak {mine:.1f} MiB (sqlite3 {theirs:.1f} MiB) <= {TABLE_MIB:.0f} MiB "
+                     f"{'ok' if mine <= TABLE_MIB else 'OVER'}")
+        print(line)
         last.append(f"{p.name}={ratio:.2f}x")
-    if peaks:
-        top = max(mib for _, mib in peaks)
-        print(f"{'peak memory of outcomes --limit N -f json':<52} "
-              + ", ".join(f"{rows:,} rows {mib:.1f} MiB" for rows, mib in peaks)
-              + f"  <= {EXPORT_MIB:.0f} MiB {'ok' if top <= EXPORT_MIB else 'OVER'}")
-        last.append(f"export_peak={peaks[-1][1]:.1f}MiB")
-    elif peaks is not None:
-        print("peak memory of the JSON export: skipped (omega-db has no `outcomes` command)")
-        last.append("export_peak=n/a")
+    for label, found, bar, key in (
+        ("peak memory of outcomes --limit N -f json", peaks, EXPORT_MIB, "export_peak"),
+        ("peak memory of outcomes --limit N (table)", table_peaks, TABLE_MIB, "table_peak"),
+    ):
+        if found:
+            top = max(mib for _, mib in found)
+            print(f"{label:<58} " + ", ".join(f"{rows:,} rows {mib:.1f} MiB" for rows, mib in found)
+                  + f"  <= {bar:.0f} MiB {'ok' if top <= bar else 'OVER'}")
+            last.append(f"{key}={found[-1][1]:.1f}MiB")
     print("ratios: " + " ".join(last))
     if scale != 1:
         print(f"(scale {scale:g}: the bars are for the full size, --scale 1; on a small "
@@ -279,26 +392,51 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="work-", dir=args.cache))
     pairs: list[Pair] = []
     peaks: list[tuple[int, float]] | None = None
+    table_peaks: list[tuple[int, float]] | None = None
     project = build_db.QUERY_PROJECT
+    rounds = args.rounds
     try:
         if "migrate" in wanted:
-            pairs.append(bench_migrate(args.rounds, db010, work, omega, shell))
+            pairs.append(bench_migrate(rounds, db010, work, omega, shell))
+        if "migrate-backup" in wanted:
+            pairs.append(bench_migrate_backup(rounds, db010, work, omega, shell))
+        if "status" in wanted:
+            pairs.append(bench_status(rounds, db011, omega, shell))
         if "lessons" in wanted:
             pair = Pair("lessons", f"lessons --project {project} -f json  vs  sqlite3 -json")
             sql = tools_sql(db011, "lessons", project=project)
             argv = ["lessons", str(db011), "--project", project, "-f", "json"]
-            pairs.append(bench_query(args.rounds, pair, argv, sql, db011, work, omega, shell))
+            pairs.append(bench_query(rounds, pair, argv, sql, db011, work, omega, shell))
         if "outcomes" in wanted:
             pair = Pair("outcomes", "outcomes --limit 0 -f json  vs  sqlite3 -json")
             sql = tools_sql(db011, "outcomes", limit=0)
             argv = ["outcomes", str(db011), "--limit", "0", "-f", "json"]
-            pairs.append(bench_query(args.rounds, pair, argv, sql, db011, work, omega, shell))
+            pairs.append(bench_query(rounds, pair, argv, sql, db011, work, omega, shell))
+        if "tasks" in wanted:
+            pair = Pair("tasks", "tasks --status all -f json  vs  sqlite3 -json")
+            sql = tools_sql(db011, "tasks", status="all")
+            argv = ["tasks", str(db011), "--status", "all", "-f", "json"]
+            pairs.append(bench_query(rounds, pair, argv, sql, db011, work, omega, shell))
         if "verify" in wanted:
-            pairs.append(bench_verify(args.rounds, db011, omega, shell))
+            pairs.append(bench_verify(rounds, db011, omega, shell))
+        if "verify-full" in wanted:
+            pairs.append(bench_verify_full(rounds, db011, omega, shell))
+        n_rows = str(TABLE_ROWS)
+        for name, kind, label, terminal in (
+            ("lessons-table", "lessons", f"lessons --limit {TABLE_ROWS:,} (table, piped)  vs  sqlite3 -box", False),
+            ("tasks-table", "tasks", f"tasks --limit {TABLE_ROWS:,} (table, piped)  vs  sqlite3 -box", False),
+            ("lessons-tty", "lessons", f"lessons --limit {TABLE_ROWS:,} on a terminal  vs  sqlite3 -box", True),
+        ):
+            if name in wanted:
+                sql = tools_sql(db011, kind, limit=TABLE_ROWS)
+                pairs.append(bench_table(rounds, Pair(name, label), [kind, str(db011), "--limit", n_rows], sql,
+                                         work, omega, shell, terminal=terminal))
         if "startup" in wanted:
-            pairs.append(bench_startup(args.rounds * args.startup_runs, omega))
+            pairs.append(bench_startup(rounds * args.startup_runs, omega))
         if "memory" in wanted:
-            peaks = bench_memory(max(1, args.rounds // 2), db011, work, omega, n["outcomes"])
+            peaks = bench_memory(max(1, rounds // 2), db011, work, omega, n["outcomes"])
+        if "table-memory" in wanted:
+            table_peaks = bench_table_memory(max(1, rounds // 2), db011, work, omega, n["outcomes"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"(measured in {time.monotonic() - started:.0f} s; load average "
@@ -308,7 +446,7 @@ def main() -> None:
             for side in ("omega", "reference"):
                 times = " ".join(f"{r.seconds:.3f}" for r in getattr(p, side))
                 print(f"{p.name} {side}: {times}")
-    report(pairs, peaks, args.scale)
+    report(pairs, peaks, table_peaks, args.scale)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +50,7 @@ class Pair:
     omega: list[Run] = field(default_factory=list)
     reference: list[Run] = field(default_factory=list)
     skipped: str = ""
+    peak_mib: dict[str, float] = field(default_factory=dict)  # side -> median peak memory, where measured
 
     def median(self, side: str) -> float:
         """The median wall time of one side ("omega" or "reference")."""
@@ -65,6 +70,35 @@ def run(cmd: list[str], *, stdin: Path | None = None, stdout: Path | None = None
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = code = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        err.seek(0)
+        return Run(seconds, usage.ru_maxrss, code, err.read().decode(errors="replace"))
+
+
+def on_terminal(cmd: list[str], *, columns: int = 160, rows: int = 50) -> Run:
+    """Run cmd with its stdout on a new pseudo-terminal of that size, drained as a terminal would."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {k: v for k, v in CHILD_ENV.items() if k not in ("COLUMNS", "LINES")}
+
+    def drain() -> None:
+        while True:
+            try:
+                if not os.read(master, 1 << 16):
+                    return
+            except OSError:  # EIO: the slave side closed
+                return
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    with tempfile.TemporaryFile() as err, open(os.devnull, "rb") as inp:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=inp, stdout=slave, stderr=err, env=env)
+        os.close(slave)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        reader.join()
+        os.close(master)
         err.seek(0)
         return Run(seconds, usage.ru_maxrss, code, err.read().decode(errors="replace"))
 

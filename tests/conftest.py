@@ -1,8 +1,8 @@
 """Shared fixtures: real SQLite files in tmp_path, never the user's home.
 
 Per test, yours to change: `db_path`, `migrated_db`, `seeded_010`. Per session,
-built once, never to be changed (copy one first): `shared_seeded_011`,
-`projects_011`, `references`, `big_010`, `big_digest`.
+built once, never to be changed (copy one first): `shared_seeded`,
+`projects_db`, `references`, `big_010`, `big_digest`.
 """
 
 from __future__ import annotations
@@ -57,16 +57,16 @@ def seeded_010(db_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_seeded_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A healthy database at 011 with rows in every table (helpers.seed), alone in its folder."""
     return helpers.seeded(tmp_path_factory.mktemp("seeded-011") / "memory.db")
 
 
 @pytest.fixture(scope="session")
-def projects_011(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def projects_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database at 011 whose lessons, outcomes and tasks span projects, senders and domains
     (listing_seed; its expected_* functions are the oracles)."""
-    return listing_seed.build_projects_011(tmp_path_factory.mktemp("projects-011") / "memory.db")
+    return listing_seed.build_projects(tmp_path_factory.mktemp("projects-011") / "memory.db")
 
 
 @pytest.fixture(scope="session")

@@ -205,16 +205,15 @@ def run_cli(*args: str, timeout: float = 120, **popen: Any) -> subprocess.Comple
 # --- tables as printed without a terminal, read back into cells -----------------------------
 
 
-def read_listing(text: str) -> tuple[str, list[dict[str, str]]]:
-    """A lessons/outcomes/tasks table as printed: its title and its rows ({header: cell}).
+_RULE = re.compile(r"^\s*─+\s*$")
+# What ends a table's rows: the count under a listing, verify's verdict, the window's end line.
+_AFTER_ROWS = re.compile(r"^(\d[\d,]* rows?\b|ok\b|not ok\b)")
 
-    Columns are where some line has text, split at two or more blank columns; a line
-    whose first cell is empty continues the row above (a folded cell, joined by a space).
-    """
-    lines = text.rstrip("\n").split("\n")
-    rule = next(i for i, line in enumerate(lines) if line.strip() and set(line.strip()) == {"─"})
-    title = " ".join(line.strip() for line in lines[: rule - 1])
-    header, body = lines[rule - 1], lines[rule + 1 :]
+
+def _cells(header: str, body: list[str]) -> list[dict[str, str]]:
+    """Rows ({header: cell}) of lines aligned under a header: columns are where some line has
+    text, split at two or more blank columns; a line whose first cell is empty continues the
+    row above (a folded cell, joined by a space)."""
     width = max(len(line) for line in (header, *body))
     grid = [line.ljust(width) for line in (header, *body)]
     spans: list[list[int]] = []
@@ -236,33 +235,25 @@ def read_listing(text: str) -> tuple[str, list[dict[str, str]]]:
             for name, cell in zip(names, cells, strict=True):
                 if cell:
                     rows[-1][name] = f"{rows[-1][name]} {cell}".strip()
-    return title, rows
+    return rows
 
 
-def read_boxed(text: str) -> list[list[dict[str, str]]]:
-    """Every boxed table (status, verify) as printed, in order: its rows ({header: cell}).
-
-    A row whose first cell is empty continues the row above (joined by a space).
-    """
-    tables: list[list[dict[str, str]]] = []
-    names: list[str] = []
-    previous = ""
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if line.startswith("┃"):
-            cells = [c.strip() for c in line.strip("┃").split("┃")]
-            if previous.startswith("┃"):  # a header folded over two lines
-                names = [f"{a} {b}".strip() for a, b in zip(names, cells, strict=True)]
-            else:
-                names = cells
-                tables.append([])
-        elif line.startswith("│") and tables:
-            cells = [c.strip() for c in line.strip("│").split("│")]
-            if cells[0] or not tables[-1]:
-                tables[-1].append(dict(zip(names, cells, strict=True)))
-            else:
-                for name, cell in zip(names, cells, strict=True):
-                    if cell:
-                        tables[-1][-1][name] = f"{tables[-1][-1][name]} {cell}".strip()
-        previous = line
+def read_tables(text: str) -> list[tuple[str, list[dict[str, str]]]]:
+    """Every table as printed without a terminal (listings, status, verify), in order:
+    (title, rows). A table is a title line, a header line, a rule, then its rows, up to the
+    next table's title, the count under it, or verify's verdict."""
+    lines = text.rstrip("\n").split("\n")
+    rules = [i for i, line in enumerate(lines) if _RULE.match(line)]
+    tables = []
+    for n, rule in enumerate(rules):
+        end = rules[n + 1] - 2 if n + 1 < len(rules) else len(lines)
+        body = lines[rule + 1 : end]
+        stop = next((i for i, line in enumerate(body) if _AFTER_ROWS.match(line)), len(body))
+        tables.append((lines[rule - 2].strip(), _cells(lines[rule - 1], body[:stop])))
     return tables
+
+
+def read_listing(text: str) -> tuple[str, list[dict[str, str]]]:
+    """A lessons/outcomes/tasks table as printed: its title and its rows ({header: cell})."""
+    [table] = read_tables(text)
+    return table

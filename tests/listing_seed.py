@@ -53,7 +53,7 @@ def _rule(i: int) -> str:
     return f"rule-{i}"
 
 
-def build_projects_011(path: Path) -> Path:
+def build_projects(path: Path) -> Path:
     """A database at 011 with lessons, outcomes and tasks across senders, projects and domains."""
     helpers.build(path)
     conn = helpers.connect(path)

@@ -43,19 +43,19 @@ BAD_OPTIONS = [(c, a, o) for c in COMMANDS for a, o in COMMON_BAD] + SPECIFIC_BA
 
 
 @pytest.mark.parametrize(("command", "extra", "option"), BAD_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
-def test_a_bad_option_value_is_exit_2(runner: CliRunner, shared_seeded_011: Path, command: str, extra: list[str], option: str) -> None:
-    before = helpers.fingerprint(shared_seeded_011)
-    ran = invoke(runner, command, str(shared_seeded_011), *extra)
+def test_a_bad_option_value_is_exit_2(runner: CliRunner, shared_seeded: Path, command: str, extra: list[str], option: str) -> None:
+    before = helpers.fingerprint(shared_seeded)
+    ran = invoke(runner, command, str(shared_seeded), *extra)
     assert ran.code == 2, (ran.stdout, ran.stderr)
     assert option in ran.stderr
     assert ran.stdout.strip() == ""
-    assert helpers.fingerprint(shared_seeded_011) == before
-    assert helpers.listing(shared_seeded_011.parent) == ["memory.db"]
+    assert helpers.fingerprint(shared_seeded) == before
+    assert helpers.listing(shared_seeded.parent) == ["memory.db"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_two_database_arguments_are_exit_2(runner: CliRunner, shared_seeded_011: Path, command: str) -> None:
-    before = helpers.fingerprint(shared_seeded_011)
-    ran = invoke(runner, command, str(shared_seeded_011), str(shared_seeded_011))
+def test_two_database_arguments_are_exit_2(runner: CliRunner, shared_seeded: Path, command: str) -> None:
+    before = helpers.fingerprint(shared_seeded)
+    ran = invoke(runner, command, str(shared_seeded), str(shared_seeded))
     assert ran.code == 2
-    assert helpers.fingerprint(shared_seeded_011) == before
+    assert helpers.fingerprint(shared_seeded) == before

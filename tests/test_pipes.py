@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("fmt", ["table", "json"])
 @pytest.mark.parametrize("command", READERS)
-def test_a_closed_stdout_is_exit_0_and_silent(shared_seeded_011: Path, command: str, fmt: str) -> None:
-    proc = helpers.start_cli(command, str(shared_seeded_011), "-f", fmt)
+def test_a_closed_stdout_is_exit_0_and_silent(shared_seeded: Path, command: str, fmt: str) -> None:
+    proc = helpers.start_cli(command, str(shared_seeded), "-f", fmt)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # before the command writes a byte: its first write meets EPIPE
     err = proc.stderr.read()

@@ -18,8 +18,8 @@ from tests import helpers, listing_seed
 
 
 @pytest.fixture
-def conn(projects_011: Path) -> Iterator[sqlite3.Connection]:
-    with answers.reading(projects_011) as connection:
+def conn(projects_db: Path) -> Iterator[sqlite3.Connection]:
+    with answers.reading(projects_db) as connection:
         yield connection
 
 
@@ -38,7 +38,7 @@ PROJECTS = (None, *listing_seed.PROJECTS[:4], "nope")
     "project,only", [(p, o) for p in PROJECTS for o in (False, True) if p is not None or not o]
 )
 def test_lessons_follow_omega(
-    conn: sqlite3.Connection, projects_011: Path, project: str | None, only: bool
+    conn: sqlite3.Connection, projects_db: Path, project: str | None, only: bool
 ) -> None:
     for sender, domain, limit in itertools.product(
         (None, "télé-42", "42"), (None, "coding"), (None, 0, 4)
@@ -47,7 +47,7 @@ def test_lessons_follow_omega(
             conn, project=project, only=only, sender=sender, domain=domain, limit=limit
         )
         expected = listing_seed.expected_lessons(
-            projects_011, project=project, only=only, sender=sender, domain=domain, limit=limit
+            projects_db, project=project, only=only, sender=sender, domain=domain, limit=limit
         )
         assert rows_of(answer) == expected, (project, only, sender, domain, limit)
         assert json_of(answer) == expected
@@ -69,7 +69,7 @@ def test_lessons_of_a_project_come_first_then_general(conn: sqlite3.Connection) 
 
 @pytest.mark.parametrize("project", PROJECTS)
 def test_outcomes_follow_omega(
-    conn: sqlite3.Connection, projects_011: Path, project: str | None
+    conn: sqlite3.Connection, projects_db: Path, project: str | None
 ) -> None:
     combos = itertools.product(
         (None, "alice", "télé-42"), (None, "trading"), (None, 1, 2.5, 24, 100), (50, 0, 3)
@@ -79,14 +79,14 @@ def test_outcomes_follow_omega(
             conn, project=project, sender=sender, domain=domain, hours=hours, limit=limit
         )
         expected = listing_seed.expected_outcomes(
-            projects_011, project=project, sender=sender, domain=domain, hours=hours, limit=limit
+            projects_db, project=project, sender=sender, domain=domain, hours=hours, limit=limit
         )
         assert rows_of(answer) == expected, (project, sender, domain, hours, limit)
         assert json_of(answer) == expected
 
 
 def test_outcomes_default_cap_is_50_and_0_means_all(
-    conn: sqlite3.Connection, projects_011: Path
+    conn: sqlite3.Connection, projects_db: Path
 ) -> None:
     assert len(rows_of(queries.outcomes(conn))) == 50
     assert len(rows_of(queries.outcomes(conn, limit=0))) == 90
@@ -99,30 +99,30 @@ def test_hours_reaching_past_year_0_means_every_row(conn: sqlite3.Connection) ->
     assert len(rows_of(queries.outcomes(conn, hours=1e300, limit=0))) == 90
 
 
-def test_hours_fraction_is_a_real_bound(conn: sqlite3.Connection, projects_011: Path) -> None:
+def test_hours_fraction_is_a_real_bound(conn: sqlite3.Connection, projects_db: Path) -> None:
     within = rows_of(queries.outcomes(conn, hours=0.5, limit=0))
-    assert within == listing_seed.expected_outcomes(projects_011, hours=0.5, limit=0)
+    assert within == listing_seed.expected_outcomes(projects_db, hours=0.5, limit=0)
     # Neither rounded up to an hour nor down to nothing: 0.5 h is a bound of its own.
     assert 0 < len(within) < len(rows_of(queries.outcomes(conn, hours=1, limit=0)))
 
 
 @pytest.mark.parametrize("status", ["pending", "delivered", "cancelled", "failed", "all"])
-def test_tasks_follow_omega(conn: sqlite3.Connection, projects_011: Path, status: str) -> None:
+def test_tasks_follow_omega(conn: sqlite3.Connection, projects_db: Path, status: str) -> None:
     for project, sender, limit in itertools.product(PROJECTS, (None, "bob"), (None, 0, 2)):
         answer = queries.tasks(conn, project=project, sender=sender, status=status, limit=limit)
         expected = listing_seed.expected_tasks(
-            projects_011, project=project, sender=sender, status=status, limit=limit
+            projects_db, project=project, sender=sender, status=status, limit=limit
         )
         assert rows_of(answer) == expected, (project, sender, status, limit)
         assert json_of(answer) == expected
-        assert list(answer.columns) == listing_seed.task_columns(projects_011)
+        assert list(answer.columns) == listing_seed.task_columns(projects_db)
 
 
-def test_due_tasks_are_pending_and_due_now(conn: sqlite3.Connection, projects_011: Path) -> None:
+def test_due_tasks_are_pending_and_due_now(conn: sqlite3.Connection, projects_db: Path) -> None:
     for project, sender in itertools.product(PROJECTS, (None, "bob")):
         answer = queries.tasks(conn, project=project, sender=sender, due=True)
         assert rows_of(answer) == listing_seed.expected_tasks(
-            projects_011, project=project, sender=sender, due=True
+            projects_db, project=project, sender=sender, due=True
         )
     due = rows_of(queries.tasks(conn, due=True))
     assert due and {t["status"] for t in due} == {"pending"}

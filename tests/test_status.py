@@ -35,7 +35,7 @@ def status_table(runner: CliRunner, path: Path) -> tuple[dict[str, str], list[di
             header[key.group(1)] = line[key.end():].rstrip()
         else:  # a long value folded onto the next line
             header[list(header)[-1]] += line.rstrip()
-    history, projects = helpers.read_boxed(tables)
+    (_, history), (_, projects) = helpers.read_tables(tables)
     return header, history, projects
 
 
@@ -149,7 +149,7 @@ def test_table_shows_header_and_history(seeded_010: Path, runner: CliRunner) -> 
         "delete", "010_outcomes — a development state (no OMEGA release stops here)", "3"
     )
     doc = status_json(runner, seeded_010)
-    assert [(r["#"], r["name"], r["state"], r["applied at"]) for r in history] == [
+    assert [(r["#"], r["name"], r["state"], r["applied at (UTC)"]) for r in history] == [
         (m["name"][:3], m["name"], m["state"], m["applied_at"] or "") for m in doc["migrations"]
     ]
     assert [r["state"] for r in history] == ["applied"] * 10 + ["pending"] * 3

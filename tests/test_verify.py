@@ -94,7 +94,7 @@ def test_table_output_colours_status_and_exits_by_verdict(seeded_010: Path, runn
     _, checks = run_verify(runner, seeded_010)
     ok = runner.invoke(app, ["verify", str(seeded_010)])
     assert ok.exit_code == 0 and ok.stderr == ""
-    [shown] = helpers.read_boxed(ok.stdout)
+    [(_, shown)] = helpers.read_tables(ok.stdout)
     assert [(r["check"], r["status"], r["detail"]) for r in shown] == [
         (c["name"], c["status"], " ".join(c["detail"].split())) for c in checks.values()
     ]

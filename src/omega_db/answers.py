@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from omega_db import db
+from omega_db.choices import TaskStatus
 from omega_db.errors import MissingMigrationError
 
 BATCH_ROWS = 2_000  # small enough to keep memory flat, big enough for few writes
@@ -23,23 +24,16 @@ class ListingKind(str, Enum):
     tasks = "tasks"
 
 
-class TaskStatus(str, Enum):
-    """The task states OMEGA uses, and `all`."""
-
-    pending = "pending"
-    delivered = "delivered"
-    cancelled = "cancelled"
-    failed = "failed"
-    all = "all"
-
-
 @dataclass(frozen=True)
 class Query:
-    """One SELECT in two forms: the columns as stored, and each row as one JSON object built by SQLite."""
+    """One SELECT in two forms: the columns as stored, and each row as one JSON object built by SQLite;
+    and how many rows it holds without its LIMIT (count_sql, with the same parameters less the limit)."""
 
     sql: str
     json_sql: str
     params: tuple[object, ...]
+    count_sql: str = ""
+    count_params: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,16 @@ class Answer:
     # rows (sql, skipped by id, the first column, when head gave them; none with --injected).
     # With a head, the JSON queries select (id, json).
     head: Query | None = None
-    window: int = 0  # the listing's rows above this count are the agent's (0: no window to mark)
+    # Lines a table draws after row N, when a row follows: (N, its text given how many rows follow N
+    # in the whole answer, --limit aside).
+    rules: tuple[tuple[int, Callable[[int], str]], ...] = field(default=(), compare=False)
+    total: Query | None = field(default=None, compare=False)  # counts the whole answer
+
+    def count(self) -> int:
+        """How many rows the answer holds, --limit aside, counted by SQLite without fetching them."""
+        if self.total is None or not self.total.count_sql:
+            raise ValueError("this answer has no count")
+        return int(self.conn.execute(self.total.count_sql, self.total.count_params).fetchone()[0])
 
     def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
         """The rows as tuples, a bounded batch at a time (never all in memory)."""
@@ -120,6 +123,7 @@ def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[sqli
     conn = db.connect_readonly(path, timeout=timeout)
     try:
         with db.translate_errors(path):
+            conn.execute("BEGIN")  # one snapshot: Answer.count() agrees with the rows
             yield conn
     except MissingMigrationError as exc:  # the query knows the table, only we know the file
         raise MissingMigrationError(f"{path}: {exc.message}") from None

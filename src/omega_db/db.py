@@ -10,9 +10,9 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
+from omega_db.choices import DEFAULT_TIMEOUT  # db.DEFAULT_TIMEOUT as before, defined where start-up pays nothing
 from omega_db.errors import BadDatabaseError, BusyError, OmegaDbError
 
-DEFAULT_TIMEOUT = 10.0
 SORTER_THREADS = min(4, os.cpu_count() or 1)  # helper threads the sorter may start
 
 _BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY"}

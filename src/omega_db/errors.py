@@ -53,3 +53,7 @@ class BackupError(OmegaDbError):
 
 class InUseError(OmegaDbError):
     """Another process has the database open, so it cannot be replaced (exit 1)."""
+
+
+class OutputError(OmegaDbError):
+    """The answer could not be written: a full disk, a closed stdout, an encoding that cannot carry it (exit 1)."""

@@ -1,29 +1,33 @@
 """Output of lessons, outcomes and tasks: one small function per format, rows streamed.
 
-JSON rows are built by SQLite (json_object) and written in big chunks; CSV rows go
-straight from the cursor to the csv writer. Only the table reads every row first
-(to count them for its title) and only it imports rich.
+JSON rows are built by SQLite (json_object) and written in big chunks; CSV rows go from
+the cursor through the csv writer a batch at a time; the table is drawn as the rows
+arrive (table.write). None of them holds more than a batch of rows.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any
 
-from omega_db import output
-from omega_db.answers import Answer, ListingKind, Question, TaskStatus
-
-if TYPE_CHECKING:
-    from rich.table import Table
+from omega_db import output, screen, table
+from omega_db.answers import Answer, ListingKind, Question
+from omega_db.choices import TaskStatus
+from omega_db.errors import OutputError
+from omega_db.text import visible
 
 PRE_011_NOTE = (
     "note: this database predates migration 011_project_learning; "
     'every row is general (project "").'
 )
-SCORES = {1: ("+", "green"), -1: ("-", "red"), 0: ("~", "yellow")}
+SCORES = {1: "+", -1: "-", 0: "~"}
+SCORE_STYLES = {"+": "bold green", "-": "bold red", "~": "bold yellow"}
+STATUS_STYLES = {"failed": "red", "delivered": "green", "cancelled": "dim"}
 
 
 def render_listing(answer: Answer, fmt: output.Format) -> None:
@@ -38,7 +42,7 @@ def render_listing(answer: Answer, fmt: output.Format) -> None:
 
 
 def write_json(answer: Answer) -> None:
-    """A JSON array, one object per row, values exactly as stored."""
+    """A JSON array, one object per row, values exactly as stored (UTF-8, whatever the locale)."""
     out = sys.stdout
     out.flush()  # the bytes below bypass the text layer
     raw = getattr(out, "buffer", None)
@@ -56,18 +60,56 @@ def write_json(answer: Answer) -> None:
 
 
 def write_csv(answer: Answer) -> None:
-    """A header row, then one line per row; NULL is an empty field."""
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(answer.columns)
+    """RFC 4180: a header row, then one line per row; NULL is an empty field; exact or not at all."""
+    out = sys.stdout
+    encoding = out.encoding or "utf-8"
+    _write_exactly(out, _csv_line(answer.columns), encoding)
+    chunk = io.StringIO()
+    writer = csv.writer(chunk, lineterminator="\n")
     for batch in answer.batches():
         writer.writerows(batch)
+        text = chunk.getvalue()
+        if "\r" in text:
+            # The writer quotes only what its line terminator holds ("\n"): a lone CR would
+            # go out bare and split the row for any RFC 4180 reader. Such batches are rare.
+            text = "".join(_csv_line(row) for row in batch)
+        _write_exactly(out, text, encoding)
+        chunk.seek(0)
+        chunk.truncate()
+
+
+def _csv_line(row: Sequence[object]) -> str:
+    fields = []
+    for value in row:
+        text = "" if value is None else str(value)
+        if any(special in text for special in (",", '"', "\r", "\n")):
+            text = '"' + text.replace('"', '""') + '"'
+        fields.append(text)
+    return ",".join(fields) + "\n"
+
+
+def _write_exactly(out: Any, text: str, encoding: str) -> None:
+    """CSV keeps every value exact: text the output's encoding cannot carry is an error, not an escape."""
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise OutputError(
+            f"standard output's encoding ({encoding}) cannot carry the text of this answer "
+            f"({exc.object[exc.start:exc.end]!a}); use a UTF-8 locale or PYTHONIOENCODING=utf-8."
+        ) from None
+    raw = getattr(out, "buffer", None)
+    if raw is None:
+        out.write(text)
+        return
+    out.flush()
+    raw.write(data)
 
 
 # --- table ---------------------------------------------------------------------
 
 
-def title(question: Question, count: int | None = None) -> str:
-    """What was asked, in words: "Lessons for my-app (+ general), sender alice — 3 rows"."""
+def title(question: Question) -> str:
+    """What was asked, in words: "Lessons for my-app (+ general), sender alice"."""
     if question.kind is ListingKind.tasks:
         if question.due:
             noun = "Due tasks"
@@ -75,9 +117,16 @@ def title(question: Question, count: int | None = None) -> str:
             noun = "Tasks (any status)"
         else:
             noun = f"{question.status.value.capitalize()} tasks"
+    elif question.injected:
+        noun = "Lessons OMEGA injects"
     else:
         noun = question.kind.value.capitalize()
     parts = [noun]
+    if question.injected:  # "Lessons OMEGA injects when my-app is active, in alice's conversations"
+        active = question.project not in (None, "")
+        parts.append(f"when {question.project} is active" if active else "with no active project")
+        where = "in the heartbeat" if question.sender is None else f"in the conversations of {question.sender}"
+        return " ".join(parts) + f", {where}"
     if question.project is None:
         parts.append("in every project")
     else:
@@ -92,15 +141,19 @@ def title(question: Question, count: int | None = None) -> str:
         text += f", sender {question.sender}"
     if question.domain is not None:
         text += f", domain {question.domain}"
-    if count is not None:
-        text += f" — {count:,} row{'' if count == 1 else 's'}"
-        if question.limit and count == question.limit:
-            text += f" (limit {question.limit})"
+    return text
+
+
+def rows_label(question: Question, count: int) -> str:
+    """The line under a table: "3 rows", "50 rows (limit 50; --limit 0 shows every row)"."""
+    text = f"{count:,} row{'' if count == 1 else 's'}"
+    if question.limit and count == question.limit:
+        text += f" (limit {question.limit:,}; --limit 0 shows every row)"
     return text
 
 
 def parse_time(text: object) -> dt.datetime | None:
-    """A stored UTC time ('YYYY-MM-DD HH:MM:SS', 'T' or a trailing 'Z' allowed), or None."""
+    """A stored time in UTC ('YYYY-MM-DD HH:MM:SS'; 'T', a 'Z' or an offset allowed), or None."""
     if not isinstance(text, str):
         return None
     try:
@@ -108,128 +161,133 @@ def parse_time(text: object) -> dt.datetime | None:
     except ValueError:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def ago(when: dt.datetime, now: dt.datetime) -> str:
     """A distance in time a person reads at a glance: "just now", "3h ago", "in 2d"."""
     seconds = (now - when).total_seconds()
-    span = abs(seconds)
+    span = -seconds if seconds < 0 else seconds
     if span < 60:
         return "just now"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if span >= size:
-            amount = f"{int(span // size)}{unit}"
-            break
+    if span >= 86400:
+        amount = f"{int(span // 86400)}d"
+    else:
+        amount = f"{int(span // 3600)}h" if span >= 3600 else f"{int(span // 60)}m"
     return f"{amount} ago" if seconds > 0 else f"in {amount}"
 
 
-def when_label(text: object, now: dt.datetime) -> str:
-    """A stored time as "2026-03-01 12:00 (3h ago)"; unreadable text is shown as stored."""
+def when_label(text: object, now: dt.datetime) -> object:
+    """A stored time as "2026-03-01 12:00 (3h ago)" in UTC; unreadable text is shown as stored."""
     when = parse_time(text)
     if when is None:
-        return "" if text is None else str(text)
-    return f"{when:%Y-%m-%d %H:%M} ({ago(when, now)})"
+        return text
+    return f"{when.isoformat(' ', 'minutes')[:16]} ({ago(when, now)})"
 
 
-def _text(value: object) -> Any:
-    from rich.text import Text
-
-    return Text("" if value is None else str(value))  # Text: never read as markup
+Cell = Callable[[Sequence[object]], object]  # a row's value for one column
 
 
-def _scope_cell(value: object) -> Any:
-    from rich.text import Text
+def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list[tuple[table.Column, Cell]]:
+    at = {name: i for i, name in enumerate(names)}
 
-    return Text(output.scope_label(str(value)), style="dim" if value == "" else "")
+    def field(name: str) -> Cell:
+        return itemgetter(at[name])
 
+    def time(name: str) -> Cell:
+        i, naive_now = at[name], now.replace(tzinfo=None)
 
-def _score(value: object) -> Any:
-    from rich.text import Text
+        def label(row: Sequence[object]) -> object:
+            text = row[i]
+            if text.__class__ is str and len(text) == 19 and text[10] == " ":  # OMEGA's own form: fast
+                try:
+                    when = dt.datetime.fromisoformat(text)  # type: ignore[arg-type]
+                except ValueError:
+                    return text
+                if when.tzinfo is None:
+                    days = (naive_now - when).days  # a day or more ago: ago() would say just this
+                    distance = f"{days}d ago" if days > 0 else ago(when, naive_now)
+                    return f"{text[:16]} ({distance})"  # type: ignore[index]
+            return when_label(text, now)
 
-    symbol, colour = SCORES.get(value, (str(value), ""))  # type: ignore[arg-type]
-    return Text(symbol, style=f"bold {colour}" if colour else "")
+        return label
 
+    scope_at, score_at = at.get("project"), at.get("score")
 
-Row = dict[str, object]
-ColumnSpec = tuple[str, Callable[[Row], Any], dict[str, Any]]  # header, cell of a row, column options
+    def scope(row: Sequence[object]) -> object:
+        value = row[scope_at]  # type: ignore[index]
+        return output.GENERAL_LABEL if value == "" else value
 
+    def score(row: Sequence[object]) -> object:
+        value = row[score_at]  # type: ignore[index]
+        return SCORES.get(value, value)  # type: ignore[call-overload]
 
-def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list[ColumnSpec]:
-    def field(key: str, cell: Callable[[object], Any] = _text) -> Callable[[Row], Any]:
-        return lambda row: cell(row.get(key))
+    kinds = [at[k] for k in ("task_type", "repeat") if k in at]
 
-    def time(key: str) -> Callable[[Row], Any]:
-        return lambda row: _text(when_label(row.get(key), now))
+    def kind(row: Sequence[object]) -> str:  # "reminder", "action, daily"
+        return ", ".join([str(row[k]) for k in kinds if row[k] not in (None, "", "once")])
 
-    def kind(row: Row) -> Any:  # "reminder", "action, daily"
-        return _text(
-            ", ".join(
-                str(row[k]) for k in ("task_type", "repeat") if row.get(k) not in (None, "", "once")
-            )
-        )
+    def dim_general(text: str) -> str:
+        return "dim" if text == output.GENERAL_LABEL else ""
 
-    wrap = {"ratio": 1, "min_width": 12}
-    never_wrap = {"no_wrap": True}
-    common = [("project", field("project", _scope_cell), {}), ("sender", field("sender_id"), {})]
+    common = [
+        (table.Column("project", style=dim_general), scope),
+        (table.Column("sender"), field("sender_id")),
+    ]
     if question.kind is ListingKind.lessons:
         return [
             *common,
-            ("domain", field("domain"), {}),
-            ("rule", field("rule"), wrap),
-            ("#", field("occurrences"), {"justify": "right"}),
-            ("updated", time("updated_at"), never_wrap),
+            (table.Column("domain"), field("domain")),
+            (table.Column("#", justify="right"), field("occurrences")),
+            (table.Column("updated (UTC)"), time("updated_at")),
+            (table.Column("rule", flex=True), field("rule")),  # the long text last: piped rows stay aligned
         ]
     if question.kind is ListingKind.outcomes:
         return [
-            ("time", time("timestamp"), never_wrap),
-            ("score", field("score", _score), {"justify": "center"}),
+            (table.Column("time (UTC)"), time("timestamp")),
+            (table.Column("score", justify="center", style=lambda t: SCORE_STYLES.get(t, "")), score),
             *common,
-            ("domain", field("domain"), {}),
-            ("lesson", field("lesson"), wrap),
+            (table.Column("domain"), field("domain")),
+            (table.Column("lesson", flex=True), field("lesson")),
         ]
-    columns: list[ColumnSpec] = [("due", time("due_at"), never_wrap)]
+    columns = [(table.Column("id"), field("id")), (table.Column("due (UTC)"), time("due_at"))]
     if question.status is TaskStatus.all:
-        columns.append(("status", field("status"), {}))
+        columns.append((table.Column("status", style=lambda t: STATUS_STYLES.get(t, "")), field("status")))
     columns += common
-    if "task_type" in names or "repeat" in names:
-        columns.append(("kind", kind, {}))
-    columns.append(("description", field("description"), wrap))
+    if "task_type" in at or "repeat" in at:
+        columns.append((table.Column("kind"), kind))
+    if question.status in (TaskStatus.failed, TaskStatus.all):
+        if "retry_count" in at:
+            columns.append((table.Column("retries", justify="right"), field("retry_count")))
+        if "last_error" in at:
+            columns.append((table.Column("last error"), field("last_error")))
+    columns.append((table.Column("description", flex=True), field("description")))
     return columns
 
 
-def build_table(answer: Answer, rows: list[tuple[object, ...]], now: dt.datetime) -> Table:
-    """The rich table of a listing's rows."""
-    from rich import box
-    from rich.table import Table
-
-    columns = _columns(answer.question, now, answer.columns)
-    table = Table(
-        title=_text(title(answer.question, len(rows))),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-        header_style="bold",
-    )
-    for header, _, options in columns:
-        table.add_column(
-            header, **{"overflow": "fold", **options}
-        )  # fold: never hide a name behind "…"
-    for values in rows:
-        row = dict(zip(answer.columns, values, strict=False))
-        table.add_row(*(cell(row) for _, cell, _ in columns))
-    return table
-
-
 def write_table(answer: Answer) -> None:
-    """A rich table for a person, or one clear line when nothing matched."""
-    rows = [row for batch in answer.batches() for row in batch]
-    out = output.console()
-    if not rows:
-        # Text: shown as written, no markup and no :emoji: codes.
-        out.print(_text(f"Nothing matched: {title(answer.question)}."))
-        return
-    out.print(build_table(answer, rows, dt.datetime.now(dt.UTC)))
+    """A table for a person, drawn as the rows are read; or one clear line when nothing matched."""
+    question = answer.question
+    specs = _columns(question, dt.datetime.now(dt.UTC), answer.columns)
+    getters = [cell for _, cell in specs]
+
+    def rows() -> Iterator[list[list[object]]]:
+        for batch in answer.batches():
+            yield [[cell(row) for cell in getters] for row in batch]
+
+    def mark(after: int, text: Callable[[int], str]) -> Callable[[], str]:
+        return lambda: text(answer.count() - after)
+
+    out = sys.stdout
+    drawn = table.write(
+        out,
+        screen.detect(out),
+        title(question),
+        [column for column, _ in specs],
+        rows(),
+        marks={after: mark(after, text) for after, text in answer.rules},
+        footer=lambda count: rows_label(question, count),
+    )
+    if not drawn:
+        out.write(visible(f"Nothing matched: {title(question)}.") + "\n")

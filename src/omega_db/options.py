@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from omega_db import completion, output, paths
+from omega_db.choices import CONFIG_KEY, DEBUG_KEY
+from omega_db.errors import BadDatabaseError
 from omega_db.output import Format, ReportFormat
+
+DEBUG_ENV = "OMEGA_DB_DEBUG"
 
 # Options shared by every command.
 DbArg = Annotated[
@@ -16,16 +23,6 @@ DbArg = Annotated[
         metavar="DB",
         help="The database file (default: the one OMEGA uses: $OMEGA_DB, else [memory] db_path in "
         "OMEGA's config file, else ~/.omega/data/memory.db).",
-        show_default=False,
-    ),
-]
-ConfigOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--config",
-        metavar="PATH",
-        help="OMEGA's config file, read for [memory] db_path when no DB is given "
-        "(default: ~/.omega/config.toml).",
         show_default=False,
     ),
 ]
@@ -40,6 +37,59 @@ def _finite(value: float) -> float:
     return value
 
 
+def _debug(ctx: typer.Context, value: bool) -> bool:
+    if value:
+        ctx.meta[DEBUG_KEY] = True
+    return value
+
+
+# Accepted before the subcommand (on the app) and after it (on every command) alike.
+DebugOpt = Annotated[
+    bool,
+    typer.Option(
+        "--debug",
+        callback=_debug,
+        is_eager=True,
+        expose_value=False,
+        help=f"Show the Python traceback of an error (also {DEBUG_ENV}=1).",
+    ),
+]
+
+def _config(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
+    if value is not None:
+        ctx.meta[CONFIG_KEY] = value
+    return value
+
+
+# Accepted before the subcommand (on the app) and after it (on every command) alike.
+ConfigOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--config",
+        metavar="PATH",
+        callback=_config,
+        expose_value=False,
+        help="OMEGA's config file, read for [memory] db_path when no DB is given "
+        "(default: ~/.omega/config.toml).",
+        show_default=False,
+    ),
+]
+
+
+def database_path(ctx: typer.Context, database: Optional[str], *, missing_ok: bool = False) -> Path:
+    """The database a command works on, found as OMEGA finds it; a note when it is the legacy file.
+
+    Unless missing_ok (migrate creates it; backups and restore work without it), a file that
+    the default order did not find is an error that names every place looked.
+    """
+    location = paths.locate(database, config=ctx.meta.get(CONFIG_KEY))
+    if location.note:
+        output.note(f"note: {location.note}")
+    if not missing_ok and not location.explicit and not os.path.lexists(location.path):
+        raise BadDatabaseError(location.missing())
+    return location.path
+
+
 TimeoutOpt = Annotated[
     float,
     typer.Option(
@@ -52,29 +102,37 @@ TimeoutOpt = Annotated[
 ]
 
 
-
 # Options shared by the listing commands (lessons, outcomes, tasks).
 FormatOpt = Annotated[
     Format, typer.Option("--format", "-f", help="Output format (json and csv: for scripts).", case_sensitive=False)
 ]
 ProjectOpt = Annotated[
     Optional[str],
-    typer.Option("--project", metavar="P", help="Only project P ('' is the general scope).", show_default=False),
+    typer.Option(
+        "--project",
+        metavar="P",
+        help="Only project P ('' is the general scope).",
+        show_default=False,
+        autocompletion=completion.projects,
+    ),
 ]
 SenderOpt = Annotated[
-    Optional[str], typer.Option("--sender", metavar="S", help="Only sender S.", show_default=False)
+    Optional[str],
+    typer.Option(
+        "--sender", metavar="S", help="Only sender S.", show_default=False, autocompletion=completion.senders
+    ),
 ]
 DomainOpt = Annotated[
-    Optional[str], typer.Option("--domain", metavar="D", help="Only domain D.", show_default=False)
+    Optional[str],
+    typer.Option(
+        "--domain", metavar="D", help="Only domain D.", show_default=False, autocompletion=completion.domains
+    ),
 ]
 LimitOpt = Annotated[
     Optional[int],
     # max: SQLite's largest integer; a bigger N would reach the query as an OverflowError.
     typer.Option("--limit", metavar="N", min=0, max=2**63 - 1, help="At most N rows (0: no cap)."),
 ]
-
-
-# Option shared by migrate and backup.
 KeepOpt = Annotated[
     Optional[int],
     typer.Option(

@@ -41,6 +41,9 @@ def project_counts(conn: sqlite3.Connection) -> list[dict[str, object]]:
         if scope is None:
             continue
         query = f"SELECT {scope}, count(*) FROM {table}{where} GROUP BY 1"
+        if scope == "project" and not where:  # grouped in the order of the (sender_id, project) index: no sort
+            inner = f"SELECT project, count(*) AS n FROM {table} GROUP BY sender_id, 1"  # of every row, 3x faster
+            query = f"SELECT project, sum(n) FROM ({inner}) GROUP BY 1"
         for project, count in conn.execute(query):
             row(project)[key] = count
     return [counts[name] for name in sorted(counts)]
@@ -117,16 +120,17 @@ def _query(table: str, selected: Sequence[tuple[str, str]], where: Where, order:
     as_json = "json_object(" + ", ".join(f"{sql.literal(name)}, {expr}" for name, expr in selected) + ")"
     if with_id:
         as_json = f"{sql.quote('id')}, {as_json}"
-    tail = f" FROM {sql.quote(table)}"
+    source = f" FROM {sql.quote(table)}"
     if where:
-        tail += " WHERE " + " AND ".join(clause for clause, _ in where)
-    tail += " ORDER BY " + ", ".join(clause for clause, _ in order)
-    params = tuple(value for _, values in (*where, *order) for value in values)
+        source += " WHERE " + " AND ".join(clause for clause, _ in where)
+    where_params = tuple(value for _, values in where for value in values)
+    tail = source + " ORDER BY " + ", ".join(clause for clause, _ in order)
+    params = where_params + tuple(value for _, values in order for value in values)
     if limit:
         # Only when capped: even LIMIT -1 turns SQLite's merge sort into a slower bounded sort.
         tail += " LIMIT ?"
         params += (limit,)
-    return Query(f"SELECT {plain}{tail}", f"SELECT {as_json}{tail}", params)
+    return Query(f"SELECT {plain}{tail}", f"SELECT {as_json}{tail}", params, f"SELECT count(*){source}", where_params)
 
 
 def _answer(
@@ -145,24 +149,30 @@ def _answer(
     With question.injected, where and order are OMEGA's and the answer is its rows alone.
     """
     selected = [(name, scope if name == "project" else sql.quote(name)) for name in columns]
+    names = tuple(name for name, _ in selected)
     if question.injected:
         first = _query(table, selected, where, order, WINDOW, with_id=True)
-        return Answer(question, tuple(name for name, _ in selected), "", "", (), scope != "project", conn, first)
-    window = WINDOW if head else 0
-    limit = question.limit + window if question.limit and head else question.limit
+        return Answer(question, names, "", "", (), scope != "project", conn, first, total=first)
+    limit = question.limit + WINDOW if question.limit and head else question.limit
     main = _query(table, selected, where, order, limit, with_id=bool(head))
     first = _query(table, selected, *head, WINDOW, with_id=True) if head else None
     return Answer(
         question=question,
-        columns=tuple(name for name, _ in selected),
+        columns=names,
         sql=main.sql,
         json_sql=main.json_sql,
         params=main.params,
         before_011=scope != "project",
         conn=conn,
         head=first,
-        window=window,
+        rules=((WINDOW, _never_injected),) if head else (),
+        total=main,
     )
+
+
+def _never_injected(below: int) -> str:
+    """The rule line where the agent's window ends."""
+    return f"the agent sees the {WINDOW} lessons above; {below:,} more {'is' if below == 1 else 'are'} never injected"
 
 
 def _filters(scope: str, project: str | None, sender: str | None, domain: str | None) -> Where:

@@ -7,11 +7,13 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from omega_db import chain
+from omega_db import chain, table
 from omega_db.checks import Severity
 from omega_db.migrate import EventKind
-from omega_db.output import ReportFormat, console, error_console, scope_label, write_json
+from omega_db.output import GENERAL_LABEL, ReportFormat, error_console, scope_label, write_json
+from omega_db.screen import Painter, detect
 from omega_db.status import MigrationState
+from omega_db.text import visible
 
 if TYPE_CHECKING:
     from omega_db.migrate import Event, Result
@@ -58,7 +60,10 @@ def render_migrate(result: Result, fmt: ReportFormat) -> None:
     if fmt is ReportFormat.json:
         write_json(migrate_json(result))
         return
-    out = sys.stdout.write
+
+    def out(text: str) -> None:  # names read from the file's _migrations: shown, never obeyed
+        sys.stdout.write("\n".join(visible(line) for line in text.split("\n")))
+
     plan = result.plan
     if plan.newer:
         out(
@@ -74,8 +79,8 @@ def render_migrate(result: Result, fmt: ReportFormat) -> None:
         out(f"Plan for {result.database}{creating}: {len(plan.pending)} migration(s) to apply.\n")
         if plan.bootstrap:
             out("Bootstrap: 001_init, 002_audit_log, 003_memory_enhancement would be recorded as applied.\n")
-        for migration in plan.pending:
-            out(f"\n-- {migration.name}\n{migration.sql.rstrip()}\n")
+        for migration in plan.pending:  # omega-db's own SQL files: shown as they are
+            sys.stdout.write(f"\n-- {migration.name}\n{migration.sql.rstrip()}\n")
         out("\nDry run: nothing was changed.\n")
         return
     if result.repaired:
@@ -146,57 +151,60 @@ def status_json(st: Status) -> dict[str, Any]:
     }
 
 
+def status_lines(st: Status) -> list[tuple[str, str]]:
+    """The facts above the history, as (label, value): one line each, in order."""
+    plan = st.plan
+    lines = [
+        ("Database", str(st.database)),
+        ("Size", _size(st.size)),
+        ("SQLite", st.sqlite_version),
+        ("Journal mode", st.journal_mode),
+        ("Current", chain.describe_version(plan.current)),
+        ("Pending", str(len(plan.all_pending))),
+    ]
+    if plan.bootstrap:
+        lines.append(("Note", "tracking predates this database: 001–003 count as applied (OMEGA's bootstrap rule)"))
+    if plan.newer:
+        lines.append(("Newer", f"{', '.join(plan.newer)} (written by a newer OMEGA)"))
+    if st.half_applied:
+        lines.append(("Half-applied", f"{st.half_applied.describe()}; {st.half_applied.remedy()}"))
+    return lines
+
+
+STATE_STYLES = {MigrationState.applied.value: "green", MigrationState.pending.value: "yellow",
+                MigrationState.newer.value: "cyan"}
+
+
 def render_status(st: Status, fmt: ReportFormat) -> None:
     """Show a database's file facts, migration history and projects."""
     if fmt is ReportFormat.json:
         write_json(status_json(st))
         return
-    from rich.markup import escape
-    from rich.table import Table
-
-    out = console()
-    plan = st.plan
-    out.print(f"Database      {st.database}", markup=False)
-    out.print(f"Size          {_size(st.size)}", markup=False)
-    out.print(f"SQLite        {st.sqlite_version}", markup=False)
-    out.print(f"Journal mode  {st.journal_mode}", markup=False)
-    out.print(f"Current       {chain.describe_version(plan.current)}", markup=False)
-    out.print(f"Pending       {len(plan.all_pending)}", markup=False)
-    if plan.bootstrap:
-        out.print("Note          tracking predates this database: 001–003 count as applied (OMEGA's bootstrap rule)")
-    if plan.newer:
-        out.print(f"Newer         {', '.join(plan.newer)} (written by a newer OMEGA)", markup=False)
-    if st.half_applied:
-        half = st.half_applied
-        out.print(f"Half-applied  {half.describe()}; {half.remedy()}", markup=False)
-
-    history = Table(title="Migrations", title_justify="left")
-    history.add_column("#", justify="right")
-    history.add_column("name")
-    history.add_column("state")
-    history.add_column("applied at")
-    colours = {MigrationState.applied: "green", MigrationState.pending: "yellow", MigrationState.newer: "cyan"}
-    for row in st.history():
-        name = str(row["name"])
-        state = MigrationState(row["state"])
-        history.add_row(
-            name[:3], escape(name), f"[{colours[state]}]{state.value}[/]", escape(str(row["applied_at"] or ""))
-        )
-    out.print(history)
-
-    projects = Table(title="Projects", title_justify="left")
-    projects.add_column("project")
-    projects.add_column("outcomes", justify="right")
-    projects.add_column("lessons", justify="right")
-    projects.add_column("pending tasks", justify="right")
-    for row in st.projects:
-        projects.add_row(
-            escape(scope_label(str(row["project"]))),
-            str(row["outcomes"]),
-            str(row["lessons"]),
-            str(row["pending_tasks"]),
-        )
-    out.print(projects)
+    out = sys.stdout
+    screen = detect(out)
+    lines = status_lines(st)
+    width = max(len(label) for label, _ in lines) + 2
+    out.write("".join(f"{label:<{width}}{visible(value)}\n" for label, value in lines))
+    history = [
+        [str(row["name"])[:3], row["name"], MigrationState(row["state"]).value, row["applied_at"]]
+        for row in st.history()
+    ]
+    table.write(out, screen, "Migrations", [
+        table.Column("#", justify="right"),
+        table.Column("name"),
+        table.Column("state", style=lambda text: STATE_STYLES.get(text, "")),
+        table.Column("applied at (UTC)"),
+    ], [history])
+    projects = [
+        [scope_label(str(row["project"])), row["outcomes"], row["lessons"], row["pending_tasks"]]
+        for row in st.projects
+    ]
+    table.write(out, screen, "Projects", [
+        table.Column("project", style=lambda text: "dim" if text == GENERAL_LABEL else ""),
+        table.Column("outcomes", justify="right"),
+        table.Column("lessons", justify="right"),
+        table.Column("pending tasks", justify="right"),
+    ], [projects])
 
 
 # --- verify ------------------------------------------------------------------
@@ -211,28 +219,28 @@ def verify_json(report: Report) -> dict[str, Any]:
     }
 
 
+CHECK_STYLES = {Severity.ok.value: "green", Severity.warning.value: "yellow", Severity.fail.value: "bold red"}
+
+
 def render_verify(report: Report, fmt: ReportFormat) -> None:
     """Show each check with its coloured status and detail, then the verdict."""
     if fmt is ReportFormat.json:
         write_json(verify_json(report))
         return
-    from rich.markup import escape
-    from rich.table import Table
-
-    colours = {Severity.ok: "green", Severity.warning: "yellow", Severity.fail: "bold red"}
-    table = Table(title=escape(f"verify {report.database}"), title_justify="left")
-    table.add_column("check")
-    table.add_column("status")
-    table.add_column("detail", overflow="fold")
-    for check in report.checks:
-        table.add_row(escape(check.name), f"[{colours[check.status]}]{check.status.value}[/]", escape(check.detail))
-    out = console()
-    out.print(table)
+    out = sys.stdout
+    screen = detect(out)
+    rows = [[check.name, check.status.value, check.detail] for check in report.checks]
+    table.write(out, screen, f"verify {report.database}", [
+        table.Column("check"),
+        table.Column("status", style=lambda text: CHECK_STYLES.get(text, "")),
+        table.Column("detail", flex=True),
+    ], [rows])
+    paint = Painter(screen)
     failed = sum(c.status is Severity.fail for c in report.checks)
     warned = sum(c.status is Severity.warning for c in report.checks)
     if report.ok:
         tail = f" ({warned} warning(s))" if warned else ""
-        out.print(f"[green]ok[/]{escape(tail)}")
+        out.write(f"{paint('ok', 'green')}{tail}\n")
     else:
         strict = " (--strict: warnings count)" if report.strict and not failed else ""
-        out.print(f"[bold red]not ok[/]: {failed} failed, {warned} warning(s){escape(strict)}")
+        out.write(f"{paint('not ok', 'bold red')}: {failed} failed, {warned} warning(s){strict}\n")

@@ -7,13 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from omega_db import db, paths
+from omega_db import output
+from omega_db.choices import DEFAULT_TIMEOUT
 from omega_db.errors import BadArgumentError, OmegaDbError
-from omega_db.options import DbArg, KeepOpt, ReportFormatOpt, TimeoutOpt
+from omega_db.options import ConfigOpt, DbArg, DebugOpt, KeepOpt, ReportFormatOpt, TimeoutOpt, database_path
 from omega_db.output import ReportFormat
 
 
 def backup(
+    ctx: typer.Context,
     database: DbArg = None,
     keep: KeepOpt = None,
     output_file: Annotated[
@@ -24,7 +26,9 @@ def backup(
         ),
     ] = None,
     fmt: ReportFormatOpt = ReportFormat.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Copy the database with SQLite's online backup (safe while OMEGA runs), checked with quick_check.
 
@@ -40,17 +44,21 @@ def backup(
     """
     from omega_db import backup_reports, backups
 
-    path = paths.resolve_path(database)
+    path = database_path(ctx, database)
     output_path = Path(os.path.expanduser(output_file)) if output_file is not None else None
     with backup_reports.backup_progress(fmt is ReportFormat.table) as on_progress:
         taken = backups.take(path, output=output_path, keep=keep, timeout=timeout, on_progress=on_progress)
-    backup_reports.render_backup(taken, fmt)
+    with output.writing():
+        backup_reports.render_backup(taken, fmt)
 
 
 def backups(
+    ctx: typer.Context,
     database: DbArg = None,
     fmt: ReportFormatOpt = ReportFormat.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """List the database's backups, newest first: time, size, schema version, whether each opens (read-only).
 
@@ -63,11 +71,14 @@ def backups(
     """
     from omega_db import backup_reports, backups
 
-    path = paths.resolve_path(database)
-    backup_reports.render_backups(path, backups.catalog(path, timeout=timeout), fmt)
+    path = database_path(ctx, database, missing_ok=True)
+    listed = backups.catalog(path, timeout=timeout)
+    with output.writing():
+        backup_reports.render_backups(path, listed, fmt)
 
 
 def restore(
+    ctx: typer.Context,
     backup_file: Annotated[
         Path,
         typer.Argument(metavar="BACKUP", help="The backup to restore (see `omega-db backups`).", show_default=False),
@@ -77,7 +88,9 @@ def restore(
         bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")
     ] = False,
     fmt: ReportFormatOpt = ReportFormat.table,
-    timeout: TimeoutOpt = db.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
+    debug: DebugOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Put a backup in place of the database; the database it replaces is kept as a backup.
 
@@ -94,7 +107,7 @@ def restore(
     from omega_db import backup_reports
     from omega_db import restore as core
 
-    path = paths.resolve_path(database)
+    path = database_path(ctx, database, missing_ok=True)
     prepared = core.prepare(Path(os.path.expanduser(backup_file)), path, timeout=timeout)
     if not yes:
         if not sys.stdin.isatty():
@@ -103,4 +116,9 @@ def restore(
             )
         if not typer.confirm(backup_reports.restore_question(prepared), default=False, err=True):
             raise OmegaDbError(f"{path} was not restored (not confirmed); nothing was changed.")
-    backup_reports.render_restore(core.restore(prepared, timeout=timeout), fmt)
+    restored = core.restore(prepared, timeout=timeout)
+    with output.writing():
+        backup_reports.render_restore(restored, fmt)
+
+
+COMMANDS = (backup, backups, restore)
