@@ -133,3 +133,18 @@ def test_the_completion_script_and_install_options(tmp_path: Path) -> None:
         assert "_OMEGA_DB_COMPLETE" in done.stdout and "omega-db" in done.stdout
     help_text = helpers.run_cli("--help").stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
+
+
+def test_project_completes_from_the_database_omega_uses(database: Path, tmp_path: Path) -> None:
+    """No DB on the line: the file OMEGA uses, $OMEGA_DB or the config's db_path (--config on the line)."""
+    projects = [p for p in stored(database, "SELECT project FROM lessons UNION SELECT project FROM outcomes "
+                                            "UNION SELECT project FROM scheduled_tasks") if p and "\x1b" not in p]
+    offered, _ = complete("omega-db lessons --project ", OMEGA_DB=str(database))
+    assert offered == projects
+    config = tmp_path / "omega.toml"
+    config.write_text(f'[memory]\ndb_path = "{database}"\n')
+    for line in (f"omega-db --config {config} lessons --project ", f"omega-db lessons --config {config} --project "):
+        offered, _ = complete(line, OMEGA_DB="", HOME=str(tmp_path))
+        assert offered == projects, line
+    offered, _ = complete("omega-db lessons --project ", OMEGA_DB="", HOME=str(tmp_path))
+    assert offered == []  # no file where OMEGA would look: nothing offered, no error

@@ -125,3 +125,34 @@ def test_the_listing_puts_the_injected_rows_first(runner: CliRunner, busy_013: P
 
 def _desc(text: object) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in str(text))
+
+
+def test_the_table_marks_where_the_agents_window_ends(runner: CliRunner, busy_013: Path) -> None:
+    args = ["--project", P, "--sender", "alice"]
+    ran = invoke(runner, "lessons", str(busy_013), *args)
+    assert ran.code == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    rule = next(i for i, line in enumerate(lines) if "the agent sees" in line)
+    assert rule == 3 + 50  # title, header, rule line, then the 50 injected rows
+    assert "── the agent sees the 50 lessons above; 55 more are never injected " in lines[rule]
+    assert lines[-1] == f"{64 + 41} rows"
+    capped = invoke(runner, "lessons", str(busy_013), *args, "--limit", "52").stdout.splitlines()
+    assert "55 more are never injected" in capped[3 + 50]  # counted over the whole answer
+    assert capped[-1].startswith("52 rows")
+    bob = invoke(runner, "lessons", str(busy_013), "--project", P, "--sender", "bob").stdout
+    assert "the agent sees the 50 lessons above; 30 more are never injected" in bob  # 23 of my-app, 57 general
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--project", P, "--only"],  # P's alone: not what OMEGA chooses from
+        ["--project", P, "--domain", "coding"],
+        ["--sender", "alice"],  # every project of alice's: OMEGA's query without a project takes general ones only
+        ["--injected", "--project", P],  # everything shown is injected
+        ["--limit", "50"],  # the window's end is not shown
+    ],
+)
+def test_no_window_line_where_it_would_not_be_true(runner: CliRunner, busy_013: Path, args: list[str]) -> None:
+    ran = invoke(runner, "lessons", str(busy_013), *args)
+    assert ran.code == 0 and len(ran.stdout.splitlines()) > 50 and "the agent sees" not in ran.stdout

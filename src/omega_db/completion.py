@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omega_db import paths
+from omega_db.choices import CONFIG_KEY
 
 if TYPE_CHECKING:
     import sqlite3
@@ -32,7 +33,7 @@ SOURCES = {
 
 
 def database_on_line(ctx: Any) -> Path:
-    """The DB the command line names, else the one OMEGA uses.
+    """The DB the command line names, else the one OMEGA uses (after --config if the line gives it).
 
     While the shell completes, the positional DB is not parsed into ctx.params yet: it
     waits among ctx.args.
@@ -40,7 +41,8 @@ def database_on_line(ctx: Any) -> Path:
     given = ctx.params.get("database") or next(
         (arg for arg in getattr(ctx, "args", ()) if not arg.startswith("-")), None
     )
-    return paths.resolve_path(given)
+    config = getattr(ctx, "meta", {}).get(CONFIG_KEY)  # --config, before or after the subcommand
+    return paths.resolve_path(given, config=config)
 
 
 def _deadline_reader(path: Path) -> tuple[sqlite3.Connection, float]:
