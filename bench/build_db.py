@@ -1,4 +1,4 @@
-"""Build the benchmark's large OMEGA databases: a 010 one to migrate, a 011 one to query.
+"""Build the benchmark's large OMEGA databases: a 010 one to migrate, a 013 one to query.
 
 Both are built once per scale and cached; the rows are deterministic (seeded), the
 schema comes from omega-db's own migration files.
@@ -28,7 +28,7 @@ FULL = {
 }
 DOMAINS_PER_SENDER = 100  # lessons are unique on (sender_id, domain): senders x domains
 FACT_KEYS = ("name", "timezone", "language", "city", "work", "pet", "editor", "diet", "team")
-# The 011 database's projects, by share of rows ('' is the general scope).
+# The 013 database's projects, by share of rows ('' is the general scope).
 PROJECTS = ("", "", "", "", "", "", "alpha", "alpha", "alpha", "alpha", "beta", "beta", "beta",
             "gamma", "gamma", "gamma", "delta", "delta", "omega-app", "a'b%_")
 QUERY_PROJECT = "alpha"
@@ -51,17 +51,17 @@ def counts(scale: float) -> dict[str, int]:
 
 
 def cache_paths(cache: Path, scale: float) -> tuple[Path, Path]:
-    """The cached 010 and 011 databases of a scale."""
+    """The cached 010 and 013 databases of a scale (013: what every OMEGA release since v0.2.0 leaves)."""
     tag = f"s{scale:g}"
-    return cache / f"omega-010-{tag}.db", cache / f"omega-011-{tag}.db"
+    return cache / f"omega-010-{tag}.db", cache / f"omega-013-{tag}.db"
 
 
 def ensure(cache: Path, scale: float, *, rebuild: bool = False, log=print) -> tuple[Path, Path]:
-    """Build (or reuse) the 010 and 011 databases of a scale; return their paths."""
+    """Build (or reuse) the 010 and 013 databases of a scale; return their paths."""
     cache.mkdir(parents=True, exist_ok=True)
-    db010, db011 = cache_paths(cache, scale)
+    db010, db013 = cache_paths(cache, scale)
     if rebuild:
-        for path in (db010, db011):
+        for path in (db010, db013):
             path.unlink(missing_ok=True)
     if not db010.exists():
         log(f"building {db010} (once; cached) ...")
@@ -69,15 +69,15 @@ def ensure(cache: Path, scale: float, *, rebuild: bool = False, log=print) -> tu
         tmp.unlink(missing_ok=True)
         build_010(tmp, scale)
         tmp.rename(db010)
-    if not db011.exists():
-        log(f"building {db011} (once; cached) ...")
-        tmp = db011.with_suffix(".tmp")
+    if not db013.exists():
+        log(f"building {db013} (once; cached) ...")
+        tmp = db013.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
         shutil.copyfile(db010, tmp)
         migrate.migrate(tmp, make_backup=False)
         spread_projects(tmp)
-        tmp.rename(db011)
-    return db010, db011
+        tmp.rename(db013)
+    return db010, db013
 
 
 def _uuid(rng: random.Random) -> str:
@@ -204,7 +204,7 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, n: dict[str, int], sende
 
 
 def spread_projects(path: Path) -> None:
-    """Give the migrated rows projects: the 011 database OMEGA would have after some use."""
+    """Give the migrated rows projects: the 013 database OMEGA would have after some use."""
     quoted = ["'" + p.replace("'", "''") + "'" for p in PROJECTS]
     cases = " ".join(f"WHEN {i} THEN {q}" for i, q in enumerate(quoted))
     expr = f"CASE (rowid * 7 + 3) % {len(PROJECTS)} {cases} END"
@@ -212,7 +212,7 @@ def spread_projects(path: Path) -> None:
     try:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("BEGIN")
-        for table in ("outcomes", "lessons", "scheduled_tasks"):
+        for table in ("outcomes", "lessons", "scheduled_tasks", "conversations"):
             conn.execute(f"UPDATE {table} SET project = {expr}")
         conn.execute("COMMIT")
     finally:

@@ -63,10 +63,11 @@ class Answer:
     params: tuple[object, ...]
     before_011: bool  # the table has no project column: every row is general
     conn: sqlite3.Connection = field(repr=False, compare=False)
-    # OMEGA's own query for the lessons it injects: its rows come first, then the listing's other
-    # rows (sql, skipped by id, the first column, when head gave them; none with --injected).
-    # With a head, the JSON queries select (id, json).
+    # OMEGA's own query for the lessons it injects (with --injected, the whole answer). Its rows
+    # and the listing's start with `prefix` bookkeeping values: id, then OMEGA's sort key.
     head: Query | None = None
+    prefix: int = 0
+    window: int = 0  # the listing's first rows that are the agent's (0: no window in this listing)
     # Lines a table draws after row N, when a row follows: (N, its text given how many rows follow N
     # in the whole answer, --limit aside).
     rules: tuple[tuple[int, Callable[[int], str]], ...] = field(default=(), compare=False)
@@ -80,7 +81,9 @@ class Answer:
 
     def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
         """The rows as tuples, a bounded batch at a time (never all in memory)."""
-        return self._stream(self.sql, self.head.sql if self.head else "", size)
+        strip = self.prefix
+        for rows in self._stream(self.sql, self.head.sql if self.head else "", size):
+            yield [row[strip:] for row in rows] if strip else rows
 
     def json_batches(self, size: int = BATCH_ROWS) -> Iterator[list[bytes]]:
         """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time."""
@@ -94,27 +97,34 @@ class Answer:
             self.conn.text_factory = previous
 
     def _stream(self, main: str, head: str, size: int) -> Iterator[list[tuple[object, ...]]]:
-        if not head or self.head is None:
-            cursor = self.conn.execute(main, self.params)
+        left = self.question.limit or None
+        if not main:  # --injected: OMEGA's rows alone, cut to --limit here (a smaller LIMIT in SQL
+            yield self.conn.execute(head, self.head.params).fetchall()[:left]  # could order ties otherwise)
+            return
+        cursor = self.conn.execute(main, self.params)
+        if not self.window or self.head is None:
             while rows := cursor.fetchmany(size):
                 yield rows
             return
-        # OMEGA's own query first (at most WINDOW rows), cut to --limit here: a smaller
-        # LIMIT in SQL could order rows with equal updated_at differently than OMEGA does.
-        left = self.question.limit or None
-        first = self.conn.execute(head, self.head.params).fetchall()[:left]
-        if first:
-            yield first
-        if not main:
-            return
-        seen = {row[0] for row in first}
-        left = None if left is None else left - len(first)
-        cursor = self.conn.execute(main, self.params)
-        while left != 0 and (rows := cursor.fetchmany(size)):
-            rows = [row for row in rows if row[0] not in seen][:left]
-            left = None if left is None else left - len(rows)
+        rows = []
+        while len(rows) <= self.window and (more := cursor.fetchmany(size)):
+            rows += more
+        seen: set[object] = set()
+        last, after = self.window - 1, self.window
+        if len(rows) > after and rows[last][1:self.prefix] == rows[after][1:self.prefix]:
+            # Equal in OMEGA's order across the window's end: which of them OMEGA injects is its own
+            # query's choice. Its rows come first, the others after.
+            first = self.conn.execute(head, self.head.params).fetchall()
+            seen = {row[0] for row in first}
+            rows = first + [row for row in rows if row[0] not in seen]
+        while True:
             if rows:
+                rows = rows[:left]
+                left = None if left is None else left - len(rows)
                 yield rows
+            if left == 0 or not (batch := cursor.fetchmany(size)):
+                return
+            rows = [row for row in batch if row[0] not in seen]
 
 
 @contextlib.contextmanager

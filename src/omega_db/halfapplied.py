@@ -134,10 +134,8 @@ def _collapse(found: set[Fact]) -> tuple[str, ...]:
 
 def detect(conn: sqlite3.Connection, plan: Plan) -> HalfApplied | None:
     """The next pending migration if some of its effects are already in the file, else None."""
-    if plan.newer or not plan.all_pending or not plan.recorded:
-        # Nothing recorded: a database from before tracking (or a new one), not OMEGA's runner
-        # stopping mid-way; 001's CREATE TABLE IF NOT EXISTS statements apply over what is there.
-        return None
+    if not plan.may_be_half_applied:
+        return None  # e.g. nothing recorded: 001's CREATE TABLE IF NOT EXISTS applies over what is there
     nxt = plan.all_pending[0]
     prefix = tuple(m for m in plan.known if m.name < nxt.name)
     if any(m.name not in plan.recorded for m in prefix) or any(n > nxt.name for n in plan.recorded):

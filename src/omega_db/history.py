@@ -34,6 +34,13 @@ class Plan:
         """Every known migration not yet applied, whatever --to says."""
         return tuple(m for m in self.known if m.name not in self.recorded)
 
+    @property
+    def may_be_half_applied(self) -> bool:
+        """Whether the next migration could be half-applied: something is recorded and something
+        known is pending (nothing recorded is a new file or one from before tracking, not OMEGA's
+        runner stopping mid-way; a file from a newer OMEGA is not ours to judge)."""
+        return bool(self.recorded) and not self.newer and any(m.name not in self.recorded for m in self.known)
+
 
 def read_recorded(conn: sqlite3.Connection) -> tuple[dict[str, str | None], bool]:
     """The recorded migrations (name -> applied_at) and whether the bootstrap rule applies."""

@@ -7,19 +7,21 @@ arrive (table.write). None of them holds more than a batch of rows.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omega_db import output, screen, table
+from omega_db import output
 from omega_db.answers import Answer, ListingKind, Question
 from omega_db.choices import TaskStatus
 from omega_db.errors import OutputError
 from omega_db.text import visible
+
+if TYPE_CHECKING:  # drawn only for a table: JSON and CSV do not pay for importing them
+    from omega_db import table
 
 PRE_011_NOTE = (
     "note: this database predates migration 011_project_learning; "
@@ -65,6 +67,8 @@ def write_csv(answer: Answer) -> None:
     encoding = out.encoding or "utf-8"
     _write_exactly(out, _csv_line(answer.columns), encoding)
     chunk = io.StringIO()
+    import csv
+
     writer = csv.writer(chunk, lineterminator="\n")
     for batch in answer.batches():
         writer.writerows(batch)
@@ -190,6 +194,8 @@ Cell = Callable[[Sequence[object]], object]  # a row's value for one column
 
 
 def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list[tuple[table.Column, Cell]]:
+    from omega_db import table
+
     at = {name: i for i, name in enumerate(names)}
 
     def field(name: str) -> Cell:
@@ -268,6 +274,8 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
 
 def write_table(answer: Answer) -> None:
     """A table for a person, drawn as the rows are read; or one clear line when nothing matched."""
+    from omega_db import screen, table
+
     question = answer.question
     specs = _columns(question, dt.datetime.now(dt.UTC), answer.columns)
     getters = [cell for _, cell in specs]

@@ -112,14 +112,14 @@ def _cap(limit: int | None) -> int:
 
 
 def _query(table: str, selected: Sequence[tuple[str, str]], where: Where, order: Where, limit: int,
-           *, with_id: bool = False) -> Query:
-    """One SELECT from fixed pieces; every value a ? parameter. with_id: the JSON form selects (id, json)."""
+           *, prefix: Sequence[str] = ()) -> Query:
+    """One SELECT from fixed pieces; every value a ? parameter. Both forms (the columns, and one JSON
+    object) start with the prefix's expressions: bookkeeping the answer reads and strips."""
     plain = ", ".join(
         expr if expr == sql.quote(name) else f"{expr} AS {sql.quote(name)}" for name, expr in selected
     )
     as_json = "json_object(" + ", ".join(f"{sql.literal(name)}, {expr}" for name, expr in selected) + ")"
-    if with_id:
-        as_json = f"{sql.quote('id')}, {as_json}"
+    lead = "".join(f"{expr}, " for expr in prefix)
     source = f" FROM {sql.quote(table)}"
     if where:
         source += " WHERE " + " AND ".join(clause for clause, _ in where)
@@ -130,7 +130,8 @@ def _query(table: str, selected: Sequence[tuple[str, str]], where: Where, order:
         # Only when capped: even LIMIT -1 turns SQLite's merge sort into a slower bounded sort.
         tail += " LIMIT ?"
         params += (limit,)
-    return Query(f"SELECT {plain}{tail}", f"SELECT {as_json}{tail}", params, f"SELECT count(*){source}", where_params)
+    return Query(f"SELECT {lead}{plain}{tail}", f"SELECT {lead}{as_json}{tail}", params,
+                 f"SELECT count(*){source}", where_params)
 
 
 def _answer(
@@ -142,20 +143,26 @@ def _answer(
     where: Where,
     order: Where,
     *,
-    head: tuple[Where, Where] | None = None,
+    omega: tuple[Where, Where, str] | None = None,
 ) -> Answer:
-    """The listing's query, and OMEGA's own query for the agent's window when head gives its pieces.
+    """The listing's query; with omega (OMEGA's WHERE, ORDER BY and scope flag), also OMEGA's own
+    query for the lessons it injects, and the window's end marked.
 
-    With question.injected, where and order are OMEGA's and the answer is its rows alone.
+    With question.injected, the answer is OMEGA's query alone.
     """
     selected = [(name, scope if name == "project" else sql.quote(name)) for name in columns]
     names = tuple(name for name, _ in selected)
+    if omega is None:
+        main = _query(table, selected, where, order, question.limit)
+        return Answer(question, names, main.sql, main.json_sql, main.params, scope != "project", conn, total=main)
+    omega_where, omega_order, flag = omega
+    # id, then OMEGA's order as values: where they are equal at the window's end, OMEGA's own query decides.
+    prefix = (sql.quote("id"), flag, sql.quote("updated_at"))
+    head = _query(table, selected, omega_where, omega_order, WINDOW, prefix=prefix)
     if question.injected:
-        first = _query(table, selected, where, order, WINDOW, with_id=True)
-        return Answer(question, names, "", "", (), scope != "project", conn, first, total=first)
-    limit = question.limit + WINDOW if question.limit and head else question.limit
-    main = _query(table, selected, where, order, limit, with_id=bool(head))
-    first = _query(table, selected, *head, WINDOW, with_id=True) if head else None
+        return Answer(question, names, "", "", (), scope != "project", conn, head, prefix=len(prefix), total=head)
+    limit = question.limit + WINDOW if question.limit else 0
+    main = _query(table, selected, where, order, limit, prefix=prefix)
     return Answer(
         question=question,
         columns=names,
@@ -164,8 +171,10 @@ def _answer(
         params=main.params,
         before_011=scope != "project",
         conn=conn,
-        head=first,
-        rules=((WINDOW, _never_injected),) if head else (),
+        head=head,
+        prefix=len(prefix),
+        window=WINDOW,
+        rules=((WINDOW, _never_injected),),
         total=main,
     )
 
@@ -218,7 +227,7 @@ def lessons(
     _, scope = _table(conn, "lessons")
     omega = _injection(scope, project, sender)
     if injected:
-        return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, *omega)
+        return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, [], [], omega=omega)
     order = [(SQL_LESSONS_ORDER, ())]
     where = _filters(scope, project, sender, domain)
     if project is not None and project != GENERAL and not only:
@@ -229,18 +238,19 @@ def lessons(
     same = domain is None and not only and (
         (project is None and sender is None) or project not in (None, GENERAL) or (project == GENERAL and sender)
     )
-    return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, where, order, head=omega if same else None)
+    return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, where, order, omega=omega if same else None)
 
 
-def _injection(scope: str, project: str | None, sender: str | None) -> tuple[Where, Where]:
-    """OMEGA v1.3.0's query for the lessons it injects (omega-schema.md), as WHERE and ORDER BY pieces."""
+def _injection(scope: str, project: str | None, sender: str | None) -> tuple[Where, Where, str]:
+    """OMEGA v1.3.0's query for the lessons it injects (omega-schema.md), as WHERE and ORDER BY pieces,
+    and the scope flag its order sorts by first (P's lessons 0, the general ones 1)."""
     where: Where = [(SQL_SENDER, (sender,))] if sender is not None else []
     if project in (None, GENERAL):
         if sender is not None:  # a conversation with no active project: the general lessons
             where.append((f"{scope} = ''", ()))
-        return where, [("updated_at DESC", ())]  # the heartbeat with no project: every lesson
+        return where, [("updated_at DESC", ())], "0"  # the heartbeat with no project: every lesson
     where.append((f"({scope} = ? OR {scope} = '')", (project,)))
-    return where, [(f"CASE WHEN {scope} = ? THEN 0 ELSE 1 END, updated_at DESC", (project,))]
+    return where, [(f"CASE WHEN {scope} = ? THEN 0 ELSE 1 END, updated_at DESC", (project,))], f"{scope} = ''"
 
 
 def outcomes(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from omega_db import answers, db, halfapplied, history
+from omega_db import answers, db, history
 from omega_db.errors import HalfAppliedError, MissingMigrationError
 
 
@@ -30,7 +30,12 @@ class Reading:
 def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[Reading]:
     """A read-only connection for one listing, after looking for a half-applied migration."""
     with answers.reading(path, timeout=timeout) as conn:
-        half = halfapplied.detect(conn, history.inspect(conn, path))
+        plan = history.inspect(conn, path)
+        half = None
+        if plan.may_be_half_applied:  # rarely: the detection (and its import) costs milliseconds
+            from omega_db import halfapplied
+
+            half = halfapplied.detect(conn, plan)
         if half is None:
             yield Reading(conn)
             return
