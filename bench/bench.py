@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench.py                 # full size (1,000,000 outcomes), 9 rounds
     .venv/bin/python bench/bench.py --scale 0.05    # a quick run on a small database
 
-Builds (once, cached in bench/cache/) a large 010 OMEGA database and its 011 twin, then
+Builds (once, cached in bench/cache/) a large 010 OMEGA database and its 013 twin (what
+every OMEGA release since v0.2.0 leaves), then
 measures each pair with the two sides alternating, on fresh copies where the job writes,
 several rounds, and prints the medians and ratios. Not a test; never run in CI.
 
@@ -33,11 +34,26 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))  # the tests' copy of OMEGA's own 012 and 013
 
 import build_db  # noqa: E402
 from measure import Pair, Run, alternate, checked, on_terminal, peak, run  # noqa: E402
 
-MIGRATION_011 = HERE.parent / "migrations" / "011_project_learning.sql"
+from tests.omega_runner import UPSTREAM  # noqa: E402
+
+MIGRATION_011 = HERE.parent / "migrations" / "011_project_learning.sql"  # OMEGA's 011, word for word
+
+
+def upstream_sql(work: Path) -> Path:
+    """OMEGA's own 011, 012 and 013 as its runner applies them, each followed by its _migrations row."""
+    parts = [MIGRATION_011.read_text(encoding="utf-8"),
+             "INSERT INTO _migrations (name) VALUES ('011_project_learning');"]
+    for number, name in (("012", "012_project_sessions"), ("013", "013_multi_lessons")):
+        parts += [f"{statement};" for statement in UPSTREAM[number]]
+        parts.append(f"INSERT INTO _migrations (name) VALUES ('{name}');")
+    path = work / "upstream-011-013.sql"
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path
 PAIRS = ("migrate", "migrate-backup", "status", "lessons", "outcomes", "tasks", "verify", "verify-full",
          "lessons-table", "tasks-table", "lessons-tty", "startup", "memory", "table-memory")
 # The bars, omega-db's median over the reference's (issue 11's goals; a pair without its own
@@ -74,19 +90,25 @@ def byte_compile() -> str:
     return str(folder)
 
 
-def schema(path: Path) -> list[tuple]:
-    """Every schema object of a database, for comparing the two migrated copies."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
-        return conn.execute(query).fetchall()
-    finally:
-        conn.close()
+def same_structure(mine: Path, theirs: Path) -> bool:
+    """Both files have the same tables, columns, constraints, indexes and triggers (omega-db's
+    comparison: the CREATE texts differ, upstream's 013 renames a table it wrote otherwise)."""
+    from omega_db import compare, schema
+
+    read = []
+    for path in (mine, theirs):
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            read.append(schema.read(conn))
+        finally:
+            conn.close()
+    return not compare.compare(read[0], read[1]) and not compare.compare(read[1], read[0])
 
 
 def bench_migrate(rounds: int, db010: Path, work: Path, omega: list[str], shell: str) -> Pair:
-    """migrate --no-backup against the shell running 011's SQL, each on a fresh copy."""
-    pair = Pair("migrate", "migrate --no-backup  vs  sqlite3 DB < 011.sql")
+    """migrate --no-backup (010 to 013) against the shell running OMEGA's own 011, 012 and 013, on fresh copies."""
+    pair = Pair("migrate", "migrate --no-backup  vs  sqlite3 DB < OMEGA's 011-013")
+    upstream = upstream_sql(work)
     mine, theirs = work / "omega.db", work / "shell.db"
 
     def copies() -> None:
@@ -100,10 +122,10 @@ def bench_migrate(rounds: int, db010: Path, work: Path, omega: list[str], shell:
     alternate(
         pair, rounds,
         lambda: checked(synced([*omega, "migrate", "--no-backup", str(mine)]), "omega-db migrate"),
-        lambda: checked(synced([shell, str(theirs)], stdin=MIGRATION_011), "sqlite3 < 011"),
+        lambda: checked(synced([shell, str(theirs)], stdin=upstream), "sqlite3 < 011-013"),
         copies,
     )
-    if schema(mine) != schema(theirs):
+    if not same_structure(mine, theirs):
         sys.exit("bench: omega-db migrate and the shell ended with different schemas")
     for path in (mine, theirs):
         path.unlink()
@@ -111,8 +133,9 @@ def bench_migrate(rounds: int, db010: Path, work: Path, omega: list[str], shell:
 
 
 def bench_migrate_backup(rounds: int, db010: Path, work: Path, omega: list[str], shell: str) -> Pair:
-    """migrate with its online backup against the shell's .backup, then 011's SQL, on fresh copies."""
-    pair = Pair("migrate-backup", "migrate (with its backup)  vs  sqlite3 .backup + 011.sql")
+    """migrate with its online backup against the shell's .backup, then OMEGA's 011-013, on fresh copies."""
+    pair = Pair("migrate-backup", "migrate (with its backup)  vs  sqlite3 .backup + OMEGA's 011-013")
+    upstream = upstream_sql(work)
     mine, theirs = work / "omega.db", work / "shell.db"
     shell_backup = work / "shell.db.bak"
 
@@ -130,11 +153,11 @@ def bench_migrate_backup(rounds: int, db010: Path, work: Path, omega: list[str],
     alternate(
         pair, rounds,
         lambda: checked(synced([*omega, "migrate", str(mine)]), "omega-db migrate"),
-        lambda: checked(synced([shell, str(theirs), f".backup '{shell_backup}'", f".read '{MIGRATION_011}'"]),
-                        "sqlite3 .backup + 011"),
+        lambda: checked(synced([shell, str(theirs), f".backup '{shell_backup}'", f".read '{upstream}'"]),
+                        "sqlite3 .backup + 011-013"),
         copies,
     )
-    if schema(mine) != schema(theirs) or not list(work.glob("omega.db.bak-*")) or not shell_backup.exists():
+    if not same_structure(mine, theirs) or not list(work.glob("omega.db.bak-*")) or not shell_backup.exists():
         sys.exit("bench: migrate with a backup and the shell did not end alike")
     for leftover in [mine, theirs, *work.glob("*.bak*")]:
         leftover.unlink()
@@ -149,13 +172,13 @@ STATUS_SQL = (
 )
 
 
-def bench_status(rounds: int, db011: Path, omega: list[str], shell: str) -> Pair:
+def bench_status(rounds: int, db013: Path, omega: list[str], shell: str) -> Pair:
     """status -f json against the shell reading the history and counting each project's rows."""
     pair = Pair("status", "status -f json  vs  sqlite3 -json history + counts")
     print(f"status: the shell runs {STATUS_SQL}", flush=True)
     alternate(pair, rounds,
-              lambda: checked(run([*omega, "status", str(db011), "-f", "json"]), "omega-db status"),
-              lambda: checked(run([shell, "-json", str(db011), STATUS_SQL]), "sqlite3 status"))
+              lambda: checked(run([*omega, "status", str(db013), "-f", "json"]), "omega-db status"),
+              lambda: checked(run([shell, "-json", str(db013), STATUS_SQL]), "sqlite3 status"))
     return pair
 
 
@@ -165,22 +188,25 @@ def _literal(value: object) -> str:
     return repr(value)
 
 
-def tools_sql(db011: Path, kind: str, **filters: object) -> str:
+def tools_sql(db013: Path, kind: str, **filters: object) -> str:
     """omega-db's own plain query for a listing, its ? parameters written in as literals.
 
     So the shell answers exactly the question omega-db answers: same WHERE, same ORDER BY.
     """
     from omega_db import queries
 
-    conn = sqlite3.connect(f"file:{db011}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{db013}?mode=ro", uri=True)
     try:
         answer = getattr(queries, kind)(conn, **filters)
     finally:
         conn.close()
+    params = list(answer.params)
+    if answer.window and answer.question.limit:  # the listing fetches the window more, shows --limit rows
+        params[-1] = answer.question.limit
     pieces = answer.sql.split("?")
-    if len(pieces) != len(answer.params) + 1:
+    if len(pieces) != len(params) + 1:
         sys.exit(f"bench: cannot write the parameters into {answer.sql!r}")
-    return pieces[0] + "".join(_literal(v) + rest for v, rest in zip(answer.params, pieces[1:], strict=False))
+    return pieces[0] + "".join(_literal(v) + rest for v, rest in zip(params, pieces[1:], strict=False))
 
 
 def same_rows(mine: Path, theirs: Path) -> bool:
@@ -202,14 +228,14 @@ def compare(mine: str, theirs: str) -> int:
     return 1
 
 
-def bench_query(rounds: int, pair: Pair, args: list[str], sql: str, db011: Path, work: Path,
+def bench_query(rounds: int, pair: Pair, args: list[str], sql: str, db013: Path, work: Path,
                 omega: list[str], shell: str) -> Pair:
     """A listing as JSON against the shell's -json answering the same query."""
     if not has_command(omega, args[0]):
         pair.skipped = f"omega-db has no `{args[0]}` command"
         return pair
     print(f"{pair.name}: the shell runs omega-db's own query: {sql}", flush=True)
-    theirs_cmd = [shell, "-json", str(db011), sql]
+    theirs_cmd = [shell, "-json", str(db013), sql]
     mine, theirs = work / f"{pair.name}-omega.json", work / f"{pair.name}-shell.json"
     checked(run([*omega, *args], stdout=mine), f"omega-db {pair.name}")
     checked(run(theirs_cmd, stdout=theirs), f"sqlite3 {pair.name}")
@@ -221,24 +247,24 @@ def bench_query(rounds: int, pair: Pair, args: list[str], sql: str, db011: Path,
     return pair
 
 
-def bench_verify(rounds: int, db011: Path, omega: list[str], shell: str) -> Pair:
+def bench_verify(rounds: int, db013: Path, omega: list[str], shell: str) -> Pair:
     """verify --quick against PRAGMA quick_check."""
     pair = Pair("verify", "verify --quick  vs  sqlite3 DB 'PRAGMA quick_check'")
     if not has_command(omega, "verify"):
         pair.skipped = "omega-db has no `verify` command"
         return pair
     alternate(pair, rounds,
-              lambda: checked(run([*omega, "verify", str(db011), "--quick"]), "omega-db verify"),
-              lambda: checked(run([shell, str(db011), "PRAGMA quick_check"]), "quick_check"))
+              lambda: checked(run([*omega, "verify", str(db013), "--quick"]), "omega-db verify"),
+              lambda: checked(run([shell, str(db013), "PRAGMA quick_check"]), "quick_check"))
     return pair
 
 
-def bench_verify_full(rounds: int, db011: Path, omega: list[str], shell: str) -> Pair:
+def bench_verify_full(rounds: int, db013: Path, omega: list[str], shell: str) -> Pair:
     """Every check of verify against PRAGMA integrity_check alone."""
     pair = Pair("verify-full", "verify  vs  sqlite3 DB 'PRAGMA integrity_check'")
     alternate(pair, rounds,
-              lambda: checked(run([*omega, "verify", str(db011)]), "omega-db verify"),
-              lambda: checked(run([shell, str(db011), "PRAGMA integrity_check"]), "integrity_check"))
+              lambda: checked(run([*omega, "verify", str(db013)]), "omega-db verify"),
+              lambda: checked(run([shell, str(db013), "PRAGMA integrity_check"]), "integrity_check"))
     return pair
 
 
@@ -255,9 +281,11 @@ def bench_table(rounds: int, pair: Pair, args: list[str], sql: str, work: Path, 
         rows = conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
     finally:
         conn.close()
-    lines = out.read_text(encoding="utf-8").count("\n")
-    if lines != rows + 4:  # title, header, rule, the rows, their count
-        sys.exit(f"bench: omega-db {pair.name} wrote {lines} lines, not {rows} rows and 4 more")
+    text = out.read_text(encoding="utf-8")
+    lines = text.count("\n")
+    window = int("── the agent sees" in text)  # the line where the agent's 50 lessons end
+    if lines != rows + 4 + window:  # title, header, rule, the rows, their count
+        sys.exit(f"bench: omega-db {pair.name} wrote {lines} lines, not {rows} rows and {4 + window} more")
     side = on_terminal if terminal else run
     alternate(pair, rounds, lambda: checked(side(mine_cmd), f"omega-db {pair.name}"),
               lambda: checked(side(theirs_cmd), f"sqlite3 -box {pair.name}"))
@@ -275,7 +303,7 @@ def bench_startup(runs: int, omega: list[str]) -> Pair:
     return pair
 
 
-def bench_memory(rounds: int, db011: Path, work: Path, omega: list[str],
+def bench_memory(rounds: int, db013: Path, work: Path, omega: list[str],
                  total: int) -> list[tuple[int, float]]:
     """Peak memory (MiB) of `outcomes -f json` as the exported rows grow: [(rows, MiB)]."""
     if not has_command(omega, "outcomes"):
@@ -283,19 +311,19 @@ def bench_memory(rounds: int, db011: Path, work: Path, omega: list[str],
     peaks = []
     for rows in (total // 100, total // 10, total):
         limit = "0" if rows == total else str(rows)
-        cmd = [*omega, "outcomes", str(db011), "--limit", limit, "-f", "json"]
+        cmd = [*omega, "outcomes", str(db013), "--limit", limit, "-f", "json"]
         kib = [checked(peak(cmd, work), "omega-db outcomes").maxrss_kib for _ in range(rounds)]
         peaks.append((rows, statistics.median(kib) / 1024))
     return peaks
 
 
-def bench_table_memory(rounds: int, db011: Path, work: Path, omega: list[str],
+def bench_table_memory(rounds: int, db013: Path, work: Path, omega: list[str],
                        total: int) -> list[tuple[int, float]]:
     """Peak memory (MiB) of `outcomes` drawn as a table as its rows grow: [(rows, MiB)]."""
     peaks = []
     for rows in (TABLE_ROWS, total // 10, total):
         limit = "0" if rows == total else str(rows)
-        cmd = [*omega, "outcomes", str(db011), "--limit", limit]
+        cmd = [*omega, "outcomes", str(db013), "--limit", limit]
         kib = [checked(peak(cmd, work), "omega-db outcomes (table)").maxrss_kib for _ in range(rounds)]
         peaks.append((rows, statistics.median(kib) / 1024))
     return peaks
@@ -375,7 +403,7 @@ def main() -> None:
         sys.exit("bench: the sqlite3 shell is not on PATH")
     omega = omega_cmd()
     compiled = byte_compile()
-    db010, db011 = build_db.ensure(args.cache, args.scale, rebuild=args.rebuild)
+    db010, db013 = build_db.ensure(args.cache, args.scale, rebuild=args.rebuild)
     n = build_db.counts(args.scale)
     started = time.monotonic()
     print(f"omega-db benchmark: scale {args.scale:g}, {args.rounds} rounds, medians; "
@@ -385,8 +413,8 @@ def main() -> None:
     print(f"database: {n['outcomes']:,} outcomes, {n['lessons']:,} lessons, "
           f"{n['scheduled_tasks']:,} tasks, {n['messages']:,} messages in "
           f"{n['conversations']:,} conversations, {n['audit_log']:,} audit rows, facts; "
-          f"010 file {db010.stat().st_size / 2**20:.0f} MiB, 011 file "
-          f"{db011.stat().st_size / 2**20:.0f} MiB")
+          f"010 file {db010.stat().st_size / 2**20:.0f} MiB, 013 file "
+          f"{db013.stat().st_size / 2**20:.0f} MiB")
     print(f"omega-db: {' '.join(omega)} (byte-compiled {compiled}); shell: {shell}", flush=True)
 
     work = Path(tempfile.mkdtemp(prefix="work-", dir=args.cache))
@@ -401,26 +429,26 @@ def main() -> None:
         if "migrate-backup" in wanted:
             pairs.append(bench_migrate_backup(rounds, db010, work, omega, shell))
         if "status" in wanted:
-            pairs.append(bench_status(rounds, db011, omega, shell))
+            pairs.append(bench_status(rounds, db013, omega, shell))
         if "lessons" in wanted:
             pair = Pair("lessons", f"lessons --project {project} -f json  vs  sqlite3 -json")
-            sql = tools_sql(db011, "lessons", project=project)
-            argv = ["lessons", str(db011), "--project", project, "-f", "json"]
-            pairs.append(bench_query(rounds, pair, argv, sql, db011, work, omega, shell))
+            sql = tools_sql(db013, "lessons", project=project)
+            argv = ["lessons", str(db013), "--project", project, "-f", "json"]
+            pairs.append(bench_query(rounds, pair, argv, sql, db013, work, omega, shell))
         if "outcomes" in wanted:
             pair = Pair("outcomes", "outcomes --limit 0 -f json  vs  sqlite3 -json")
-            sql = tools_sql(db011, "outcomes", limit=0)
-            argv = ["outcomes", str(db011), "--limit", "0", "-f", "json"]
-            pairs.append(bench_query(rounds, pair, argv, sql, db011, work, omega, shell))
+            sql = tools_sql(db013, "outcomes", limit=0)
+            argv = ["outcomes", str(db013), "--limit", "0", "-f", "json"]
+            pairs.append(bench_query(rounds, pair, argv, sql, db013, work, omega, shell))
         if "tasks" in wanted:
             pair = Pair("tasks", "tasks --status all -f json  vs  sqlite3 -json")
-            sql = tools_sql(db011, "tasks", status="all")
-            argv = ["tasks", str(db011), "--status", "all", "-f", "json"]
-            pairs.append(bench_query(rounds, pair, argv, sql, db011, work, omega, shell))
+            sql = tools_sql(db013, "tasks", status="all")
+            argv = ["tasks", str(db013), "--status", "all", "-f", "json"]
+            pairs.append(bench_query(rounds, pair, argv, sql, db013, work, omega, shell))
         if "verify" in wanted:
-            pairs.append(bench_verify(rounds, db011, omega, shell))
+            pairs.append(bench_verify(rounds, db013, omega, shell))
         if "verify-full" in wanted:
-            pairs.append(bench_verify_full(rounds, db011, omega, shell))
+            pairs.append(bench_verify_full(rounds, db013, omega, shell))
         n_rows = str(TABLE_ROWS)
         for name, kind, label, terminal in (
             ("lessons-table", "lessons", f"lessons --limit {TABLE_ROWS:,} (table, piped)  vs  sqlite3 -box", False),
@@ -428,15 +456,15 @@ def main() -> None:
             ("lessons-tty", "lessons", f"lessons --limit {TABLE_ROWS:,} on a terminal  vs  sqlite3 -box", True),
         ):
             if name in wanted:
-                sql = tools_sql(db011, kind, limit=TABLE_ROWS)
-                pairs.append(bench_table(rounds, Pair(name, label), [kind, str(db011), "--limit", n_rows], sql,
+                sql = tools_sql(db013, kind, limit=TABLE_ROWS)
+                pairs.append(bench_table(rounds, Pair(name, label), [kind, str(db013), "--limit", n_rows], sql,
                                          work, omega, shell, terminal=terminal))
         if "startup" in wanted:
             pairs.append(bench_startup(rounds * args.startup_runs, omega))
         if "memory" in wanted:
-            peaks = bench_memory(max(1, rounds // 2), db011, work, omega, n["outcomes"])
+            peaks = bench_memory(max(1, rounds // 2), db013, work, omega, n["outcomes"])
         if "table-memory" in wanted:
-            table_peaks = bench_table_memory(max(1, rounds // 2), db011, work, omega, n["outcomes"])
+            table_peaks = bench_table_memory(max(1, rounds // 2), db013, work, omega, n["outcomes"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"(measured in {time.monotonic() - started:.0f} s; load average "

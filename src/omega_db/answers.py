@@ -63,11 +63,10 @@ class Answer:
     params: tuple[object, ...]
     before_011: bool  # the table has no project column: every row is general
     conn: sqlite3.Connection = field(repr=False, compare=False)
-    # OMEGA's own query for the lessons it injects (with --injected, the whole answer). Its rows
-    # and the listing's start with `prefix` bookkeeping values: id, then OMEGA's sort key.
+    # OMEGA's own query for the lessons it injects (with --injected, the whole answer).
     head: Query | None = None
-    prefix: int = 0
     window: int = 0  # the listing's first rows that are the agent's (0: no window in this listing)
+    window_by_scope: bool = False  # OMEGA's order puts a project's lessons before the general ones
     # Lines a table draws after row N, when a row follows: (N, its text given how many rows follow N
     # in the whole answer, --limit aside).
     rules: tuple[tuple[int, Callable[[int], str]], ...] = field(default=(), compare=False)
@@ -81,9 +80,10 @@ class Answer:
 
     def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
         """The rows as tuples, a bounded batch at a time (never all in memory)."""
-        strip = self.prefix
-        for rows in self._stream(self.sql, self.head.sql if self.head else "", size):
-            yield [row[strip:] for row in rows] if strip else rows
+        at = {name: i for i, name in enumerate(self.columns)}
+        fields = [at.get(name, 0) for name in ("id", "project", "updated_at")]
+        yield from self._stream(self.sql, self.head.sql if self.head else "", size,
+                                lambda row: tuple(row[i] for i in fields))
 
     def json_batches(self, size: int = BATCH_ROWS) -> Iterator[list[bytes]]:
         """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time."""
@@ -91,12 +91,15 @@ class Answer:
         # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
         self.conn.text_factory = bytes
         try:
-            for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size):
-                yield [row[-1] for row in rows]  # type: ignore[misc]
+            for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size, _json_fields):
+                yield [row[0] for row in rows]  # type: ignore[misc]
         finally:
             self.conn.text_factory = previous
 
-    def _stream(self, main: str, head: str, size: int) -> Iterator[list[tuple[object, ...]]]:
+    def _stream(self, main: str, head: str, size: int,
+                fields: Callable[[tuple[object, ...]], tuple[object, ...]]) -> Iterator[list[tuple[object, ...]]]:
+        """The rows of main; with a window, the rows OMEGA injects among its first. fields(row) gives a
+        row's id, project and updated_at (read only around the window's end, and where rows are skipped)."""
         left = self.question.limit or None
         if not main:  # --injected: OMEGA's rows alone, cut to --limit here (a smaller LIMIT in SQL
             yield self.conn.execute(head, self.head.params).fetchall()[:left]  # could order ties otherwise)
@@ -109,14 +112,13 @@ class Answer:
         rows = []
         while len(rows) <= self.window and (more := cursor.fetchmany(size)):
             rows += more
-        seen: set[object] = set()
-        last, after = self.window - 1, self.window
-        if len(rows) > after and rows[last][1:self.prefix] == rows[after][1:self.prefix]:
+        skip: set[object] = set()  # ids already given, until each has been passed over in main
+        if len(rows) > self.window and self._key(fields(rows[self.window - 1])) == self._key(fields(rows[self.window])):
             # Equal in OMEGA's order across the window's end: which of them OMEGA injects is its own
             # query's choice. Its rows come first, the others after.
             first = self.conn.execute(head, self.head.params).fetchall()
-            seen = {row[0] for row in first}
-            rows = first + [row for row in rows if row[0] not in seen]
+            skip = {fields(row)[0] for row in first}
+            rows = first + self._without(rows, skip, fields)
         while True:
             if rows:
                 rows = rows[:left]
@@ -124,7 +126,35 @@ class Answer:
                 yield rows
             if left == 0 or not (batch := cursor.fetchmany(size)):
                 return
-            rows = [row for row in batch if row[0] not in seen]
+            rows = self._without(batch, skip, fields) if skip else batch
+
+    def _key(self, fields: tuple[object, ...]) -> tuple[object, ...]:
+        """A row's place in OMEGA's order: (general?, updated_at), or updated_at alone."""
+        _, project, updated_at = fields
+        return (project == "", updated_at) if self.window_by_scope else (updated_at,)
+
+    @staticmethod
+    def _without(rows: list[tuple[object, ...]], skip: set[object],
+                 fields: Callable[[tuple[object, ...]], tuple[object, ...]]) -> list[tuple[object, ...]]:
+        """rows less those whose id is in skip; each id found is taken out of skip (it appears once)."""
+        kept = []
+        for i, row in enumerate(rows):
+            if not skip:
+                return kept + rows[i:]
+            found = fields(row)[0]
+            if found in skip:
+                skip.discard(found)
+            else:
+                kept.append(row)
+        return kept
+
+
+def _json_fields(row: tuple[object, ...]) -> tuple[object, ...]:
+    """id, project and updated_at of a row given as one JSON object (bytes)."""
+    import json
+
+    value = json.loads(row[0])  # type: ignore[arg-type]
+    return value.get("id"), value.get("project"), value.get("updated_at")
 
 
 @contextlib.contextmanager

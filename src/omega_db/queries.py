@@ -111,15 +111,12 @@ def _cap(limit: int | None) -> int:
     return limit or 0
 
 
-def _query(table: str, selected: Sequence[tuple[str, str]], where: Where, order: Where, limit: int,
-           *, prefix: Sequence[str] = ()) -> Query:
-    """One SELECT from fixed pieces; every value a ? parameter. Both forms (the columns, and one JSON
-    object) start with the prefix's expressions: bookkeeping the answer reads and strips."""
+def _query(table: str, selected: Sequence[tuple[str, str]], where: Where, order: Where, limit: int) -> Query:
+    """One SELECT from fixed pieces, in two forms (the columns; one JSON object); every value a ? parameter."""
     plain = ", ".join(
         expr if expr == sql.quote(name) else f"{expr} AS {sql.quote(name)}" for name, expr in selected
     )
     as_json = "json_object(" + ", ".join(f"{sql.literal(name)}, {expr}" for name, expr in selected) + ")"
-    lead = "".join(f"{expr}, " for expr in prefix)
     source = f" FROM {sql.quote(table)}"
     if where:
         source += " WHERE " + " AND ".join(clause for clause, _ in where)
@@ -130,8 +127,7 @@ def _query(table: str, selected: Sequence[tuple[str, str]], where: Where, order:
         # Only when capped: even LIMIT -1 turns SQLite's merge sort into a slower bounded sort.
         tail += " LIMIT ?"
         params += (limit,)
-    return Query(f"SELECT {lead}{plain}{tail}", f"SELECT {lead}{as_json}{tail}", params,
-                 f"SELECT count(*){source}", where_params)
+    return Query(f"SELECT {plain}{tail}", f"SELECT {as_json}{tail}", params, f"SELECT count(*){source}", where_params)
 
 
 def _answer(
@@ -143,26 +139,22 @@ def _answer(
     where: Where,
     order: Where,
     *,
-    omega: tuple[Where, Where, str] | None = None,
+    omega: tuple[Where, Where, bool] | None = None,
 ) -> Answer:
-    """The listing's query; with omega (OMEGA's WHERE, ORDER BY and scope flag), also OMEGA's own
-    query for the lessons it injects, and the window's end marked.
-
-    With question.injected, the answer is OMEGA's query alone.
-    """
+    """The listing's query; with omega (OMEGA's WHERE and ORDER BY, and whether that order puts a
+    project's lessons before the general ones), also OMEGA's own query for the lessons it injects,
+    and the window's end marked. With question.injected, the answer is OMEGA's query alone."""
     selected = [(name, scope if name == "project" else sql.quote(name)) for name in columns]
     names = tuple(name for name, _ in selected)
     if omega is None:
         main = _query(table, selected, where, order, question.limit)
         return Answer(question, names, main.sql, main.json_sql, main.params, scope != "project", conn, total=main)
-    omega_where, omega_order, flag = omega
-    # id, then OMEGA's order as values: where they are equal at the window's end, OMEGA's own query decides.
-    prefix = (sql.quote("id"), flag, sql.quote("updated_at"))
-    head = _query(table, selected, omega_where, omega_order, WINDOW, prefix=prefix)
+    omega_where, omega_order, by_scope = omega
+    head = _query(table, selected, omega_where, omega_order, WINDOW)
     if question.injected:
-        return Answer(question, names, "", "", (), scope != "project", conn, head, prefix=len(prefix), total=head)
+        return Answer(question, names, "", "", (), scope != "project", conn, head, total=head)
     limit = question.limit + WINDOW if question.limit else 0
-    main = _query(table, selected, where, order, limit, prefix=prefix)
+    main = _query(table, selected, where, order, limit)
     return Answer(
         question=question,
         columns=names,
@@ -172,8 +164,8 @@ def _answer(
         before_011=scope != "project",
         conn=conn,
         head=head,
-        prefix=len(prefix),
         window=WINDOW,
+        window_by_scope=by_scope,
         rules=((WINDOW, _never_injected),),
         total=main,
     )
@@ -241,16 +233,16 @@ def lessons(
     return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, where, order, omega=omega if same else None)
 
 
-def _injection(scope: str, project: str | None, sender: str | None) -> tuple[Where, Where, str]:
+def _injection(scope: str, project: str | None, sender: str | None) -> tuple[Where, Where, bool]:
     """OMEGA v1.3.0's query for the lessons it injects (omega-schema.md), as WHERE and ORDER BY pieces,
-    and the scope flag its order sorts by first (P's lessons 0, the general ones 1)."""
+    and whether that order puts P's lessons before the general ones (else: updated_at alone)."""
     where: Where = [(SQL_SENDER, (sender,))] if sender is not None else []
     if project in (None, GENERAL):
         if sender is not None:  # a conversation with no active project: the general lessons
             where.append((f"{scope} = ''", ()))
-        return where, [("updated_at DESC", ())], "0"  # the heartbeat with no project: every lesson
+        return where, [("updated_at DESC", ())], False  # the heartbeat with no project: every lesson
     where.append((f"({scope} = ? OR {scope} = '')", (project,)))
-    return where, [(f"CASE WHEN {scope} = ? THEN 0 ELSE 1 END, updated_at DESC", (project,))], f"{scope} = ''"
+    return where, [(f"CASE WHEN {scope} = ? THEN 0 ELSE 1 END, updated_at DESC", (project,))], True
 
 
 def outcomes(
