@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,20 @@ from omega_db import db
 from omega_db.errors import MissingMigrationError
 
 BATCH_ROWS = 2_000  # small enough to keep memory flat, big enough for few writes
+_UNDECODABLE = "Could not decode to UTF-8"  # how sqlite3 reported bad text before it raised UnicodeDecodeError
+# A string in the JSON SQLite writes: it escapes '"' and '\\' inside strings, and keys are ASCII.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, decoded with surrogateescape
+
+
+def _repaired(row: bytes) -> bytes:
+    """A row's JSON with U+FFFD for bytes that are not UTF-8, its damaged values counted."""
+    if db.is_utf8(row):
+        return row
+    for string in _JSON_STRING.finditer(row.decode("utf-8", "surrogateescape")):
+        if _ESCAPED.search(string[0]):
+            db.REPLACED.add(string[0].encode("utf-8", "surrogateescape"))
+    return row.decode("utf-8", "replace").encode()
 
 
 class ListingKind(str, Enum):
@@ -76,17 +91,49 @@ class Answer:
     window: int = 0  # the listing's rows above this count are the agent's (0: no window to mark)
 
     def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
-        """The rows as tuples, a bounded batch at a time (never all in memory)."""
-        return self._stream(self.sql, self.head.sql if self.head else "", size)
+        """The rows as tuples, a bounded batch at a time (never all in memory).
+
+        Text that is not UTF-8 (only damage makes it) reads as U+FFFD and is counted in db.REPLACED.
+        """
+        head = self.head.sql if self.head else ""
+        sent = 0
+        try:
+            # SQLite's own decoding, in C: a healthy file pays nothing for the damaged one's sake.
+            with self._text_as(str):
+                for rows in self._stream(self.sql, head, size):
+                    yield rows
+                    sent += len(rows)
+            return
+        except (UnicodeDecodeError, sqlite3.OperationalError) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not str(exc).startswith(_UNDECODABLE):
+                raise
+        # A value that is not UTF-8: read again, decoding leniently, from the row where the
+        # first read stopped. reading() holds one snapshot, so the rows are the same ones.
+        for rows in self._stream(self.sql, head, size):
+            if sent >= len(rows):
+                sent -= len(rows)
+                continue
+            yield rows[sent:]
+            sent = 0
 
     def json_batches(self, size: int = BATCH_ROWS) -> Iterator[list[bytes]]:
-        """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time."""
-        previous = self.conn.text_factory
+        """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time.
+
+        SQLite copies text into JSON byte for byte: a value that is not UTF-8 (damage) is
+        shown with U+FFFD, as in the other formats, and counted in db.REPLACED.
+        """
         # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
-        self.conn.text_factory = bytes
-        try:
+        with self._text_as(bytes):
             for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size):
-                yield [row[-1] for row in rows]  # type: ignore[misc]
+                batch: list[bytes] = [row[-1] for row in rows]  # type: ignore[misc]
+                yield batch if db.is_utf8(b"".join(batch)) else [_repaired(text) for text in batch]
+
+    @contextlib.contextmanager
+    def _text_as(self, factory: type) -> Iterator[None]:
+        previous = self.conn.text_factory
+        self.conn.text_factory = factory
+        try:
+            yield
         finally:
             self.conn.text_factory = previous
 
@@ -120,6 +167,9 @@ def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[sqli
     conn = db.connect_readonly(path, timeout=timeout)
     try:
         with db.translate_errors(path):
+            # One snapshot for the whole listing (a read transaction; closing ends it): its
+            # queries agree with each other, and batches() can read again from where it stopped.
+            conn.execute("BEGIN")
             yield conn
     except MissingMigrationError as exc:  # the query knows the table, only we know the file
         raise MissingMigrationError(f"{path}: {exc.message}") from None

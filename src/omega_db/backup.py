@@ -120,7 +120,7 @@ def _copy(
             on_progress(total - remaining, total)
 
     try:
-        dest = sqlite3.connect(partial, isolation_level=None)
+        dest = db.lenient(sqlite3.connect(partial, isolation_level=None))
         try:
             # One read transaction around every step: without it, each step that
             # finds the file changed by OMEGA restarts the copy, forever under a

@@ -33,12 +33,35 @@ def _debug_wanted(ctx: typer.Context) -> bool:
     return bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
+def _noting_replaced(command: Any, ctx: typer.Context) -> Any:
+    """Run the command; when it answered, one note counting the text values that were not UTF-8."""
+    try:
+        result = command(ctx)
+    except typer.Exit as exc:
+        if exc.exit_code in (0, 1):  # an answer (verify's "not ok" too), not an error sentence
+            _replaced_note()
+        raise
+    _replaced_note()
+    return result
+
+
+def _replaced_note() -> None:
+    count = db.REPLACED.values
+    if count:
+        values = "1 stored text value is" if count == 1 else f"{count:,} stored text values are"
+        output.note(
+            f"note: {values} not valid UTF-8 (OMEGA writes only UTF-8: the file is damaged) and shown "
+            "with U+FFFD (\N{REPLACEMENT CHARACTER}); `omega-db verify` names the tables."
+        )
+
+
 class _ErrorBoundary(TyperGroup):
     """The one place where errors become a sentence on stderr and an exit code."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        db.REPLACED.reset()
         try:
-            return super().invoke(ctx)
+            return _noting_replaced(super().invoke, ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # Typer's own control flow and usage errors (exit 2)
         except OmegaDbError as exc:

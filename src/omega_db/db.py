@@ -55,11 +55,73 @@ def uri(path: Path, mode: str) -> str:
     return "file:" + urllib.parse.quote(os.fsencode(path.absolute())) + f"?mode={mode}"
 
 
+class Replaced:
+    """The stored text values that were not UTF-8 (only damage makes them) and were shown with U+FFFD.
+
+    Counted once per distinct value (by its bytes): a command may read the same value twice.
+    """
+
+    LIMIT = 1_000_000  # distinct values remembered; past it each one counts (memory stays bounded)
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+        self._more = 0
+
+    @property
+    def values(self) -> int:
+        """How many values were replaced."""
+        return len(self._seen) + self._more
+
+    def add(self, data: bytes) -> None:
+        """Count a value whose bytes are not UTF-8 (its raw bytes)."""
+        if len(self._seen) < self.LIMIT:
+            self._seen.add(hash(data))
+        else:
+            self._more += 1
+
+    def reset(self) -> None:
+        """Start counting afresh (each command counts its own)."""
+        self._seen.clear()
+        self._more = 0
+
+
+REPLACED = Replaced()  # one count per process: the CLI runs one command at a time
+
+
+def decode(data: bytes) -> str:
+    """A stored text value as str: bytes that are not UTF-8 become U+FFFD, and the value is counted."""
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        REPLACED.add(data)
+        return data.decode("utf-8", "replace")
+
+
+def is_utf8(data: bytes) -> bool:
+    """True if data is valid UTF-8 (one pass in C; ASCII, the common case, is checked faster still)."""
+    if data.isascii():
+        return True
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def lenient(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Let conn read text that is not UTF-8 (a damaged file) as U+FFFD instead of failing."""
+    # The sqlite3 module's own decoding raises UnicodeDecodeError on one bad byte anywhere
+    # in a fetched value, which stops the whole command. This costs a Python call per text
+    # value: the listings' bulk path (answers.py) reads optimistically with str instead.
+    conn.text_factory = decode
+    return conn
+
+
 def _configure(conn: sqlite3.Connection) -> sqlite3.Connection:
     # isolation_level=None: we own transactions (BEGIN IMMEDIATE ... COMMIT);
     # the sqlite3 module must not open or commit any behind our back.
     conn.isolation_level = None
-    return conn
+    return lenient(conn)
 
 
 def _open(path: Path, mode: str, timeout: float, setup: tuple[str, ...]) -> sqlite3.Connection:

@@ -1,0 +1,184 @@
+"""Text that is not UTF-8 (only damage makes it): U+FFFD in every format, one note counting the values,
+and not a byte changed.
+
+The damage is planted as a disk fault would leave it: bytes that are not UTF-8 in a TEXT
+value, written with CAST(x'..' AS TEXT) so that SQLite stores them as they are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from omega_db import answers, queries
+from omega_db.cli import app
+from tests import helpers
+from tests.inputkit import Ran, invoke
+
+# (table, id, column, stored bytes, shown text): each value distinct, so each counts once.
+PLANTED = (
+    ("lessons", "lesson-1", "rule", b"rule \xff!", "rule \ufffd!"),
+    ("lessons", "lesson-1", "domain", b"\xc3", "\ufffd"),  # a sequence cut short
+    ("outcomes", "out-2", "lesson", b"le\xe2\x82", "le\ufffd"),
+    ("scheduled_tasks", "task-3", "description", b"\xed\xa0\x80 task", "\ufffd\ufffd\ufffd task"),  # a surrogate
+)
+# What each listing shows of them (--status all: every task), and how many values that is.
+LISTINGS = {
+    "lessons": (["lessons"], "lesson-1", {"rule": "rule \ufffd!", "domain": "\ufffd"}),
+    "outcomes": (["outcomes"], "out-2", {"lesson": "le\ufffd"}),
+    "tasks": (["tasks", "--status", "all"], "task-3", {"description": "\ufffd\ufffd\ufffd task"}),
+}
+LISTING_COLUMNS = {"outcomes": queries.OUTCOME_COLUMNS, "lessons": queries.LESSON_COLUMNS}
+NOTE = "not valid UTF-8 (OMEGA writes only UTF-8: the file is damaged) and shown with U+FFFD"
+
+
+def plant(path: Path, table: str, key: str, column: str, raw: bytes, *, key_column: str = "id") -> None:
+    """Store raw (not UTF-8) as a TEXT value, as damage on disk would leave it."""
+    conn = helpers.connect(path)
+    try:
+        (rowid,) = conn.execute(f"SELECT rowid FROM {table} WHERE {key_column} = ?", (key,)).fetchone()
+        conn.execute(f"UPDATE {table} SET {column} = CAST(? AS TEXT) WHERE rowid = ?", (raw, rowid))
+        assert conn.execute(f"SELECT typeof({column}) FROM {table} WHERE rowid = ?", (rowid,)).fetchone() == ("text",)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def damaged_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded database at 013 with the PLANTED values; never changed (every test checks that)."""
+    path = helpers.seeded(tmp_path_factory.mktemp("damaged-text") / "memory.db")
+    for table, key, column, raw, _ in PLANTED:
+        plant(path, table, key, column, raw)
+    return path
+
+
+def notes(ran: Ran) -> list[str]:
+    return [line for line in ran.stderr.splitlines() if NOTE in line]
+
+
+def counted(ran: Ran) -> int:
+    """The number of values the one note counts."""
+    (line,) = notes(ran)
+    words = line.split("note: ", 1)[1].split()
+    return int(words[0].replace(",", ""))
+
+
+def rows_of(fmt: str, stdout: str) -> list[dict[str, str]]:
+    if fmt == "json":
+        return json.loads(stdout)
+    return list(csv.DictReader(io.StringIO(stdout, newline=""), strict=True))
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+@pytest.mark.parametrize("listing", sorted(LISTINGS))
+def test_a_listing_shows_u_fffd_and_counts_the_values(
+    runner: CliRunner, damaged_text: Path, listing: str, fmt: str
+) -> None:
+    before = helpers.fingerprint(damaged_text)
+    command, key, shown = LISTINGS[listing]
+    result = runner.invoke(app, [*command, str(damaged_text), "-f", fmt])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 0, result.stderr
+    stdout = result.stdout_bytes.decode("utf-8")  # strict: every byte written is UTF-8
+    ran = Ran(result.exit_code, stdout, result.stderr)
+    assert counted(ran) == len(shown)
+    assert result.stderr.count("omega-db:") == 1  # the note, once
+    if fmt == "table":  # for people: the values are there, however the table lays them out
+        assert all(text in stdout for text in shown.values()), stdout
+        assert stdout.count("\ufffd") == sum(text.count("\ufffd") for text in shown.values())
+    else:
+        (row,) = [row for row in rows_of(fmt, stdout) if row["id"] == key]
+        assert {column: row[column] for column in shown} == shown
+    assert helpers.fingerprint(damaged_text) == before
+
+
+def test_json_keeps_every_other_value_exactly(runner: CliRunner, damaged_text: Path, tmp_path: Path) -> None:
+    """Only the damaged value changes: the rest of its row and the other rows are as stored."""
+    ran = invoke(runner, "lessons", str(damaged_text), "-f", "json")
+    healthy = helpers.seeded(tmp_path / "memory.db")
+    good = json.loads(invoke(runner, "lessons", str(healthy), "-f", "json").stdout)
+    got = json.loads(ran.stdout)
+    assert [r["id"] for r in got] == [r["id"] for r in good]
+    for mine, theirs in zip(got, good, strict=True):
+        if mine["id"] == "lesson-1":
+            theirs = {**theirs, "rule": "rule \ufffd!", "domain": "\ufffd"}
+        assert mine == theirs
+
+
+def test_a_healthy_file_gets_no_note(runner: CliRunner, shared_seeded_011: Path) -> None:
+    for command in (["lessons"], ["outcomes"], ["tasks", "--status", "all"], ["status"]):
+        for fmt in ("json", "table"):
+            ran = invoke(runner, *command, str(shared_seeded_011), "-f", fmt)
+            assert ran.code == 0 and notes(ran) == [], ran.stderr
+
+
+def test_status_shows_a_damaged_project_name(runner: CliRunner, tmp_path: Path) -> None:
+    path = helpers.seeded(tmp_path / "memory.db")
+    plant(path, "outcomes", "out-4", "project", b"alph\xe0")
+    before = helpers.fingerprint(path)
+    ran = invoke(runner, "status", str(path), "-f", "json")
+    assert ran.code == 0, ran.stderr
+    projects = {p["project"]: p for p in json.loads(ran.stdout)["projects"]}
+    assert projects["alph\ufffd"]["outcomes"] == 1
+    assert counted(ran) == 1
+    table = invoke(runner, "status", str(path))
+    assert table.code == 0 and "alph\ufffd" in table.stdout and counted(table) == 1
+    assert helpers.fingerprint(path) == before
+
+
+def test_a_migration_name_that_is_not_utf8_is_shown_by_status(runner: CliRunner, tmp_path: Path) -> None:
+    """The history itself may be damaged: status still answers (an unknown name is a newer one)."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    plant(path, "_migrations", "012_project_sessions", "name", b"012_project_sess\xefons", key_column="name")
+    ran = invoke(runner, "status", str(path), "-f", "json")
+    assert ran.code == 0, ran.stderr
+    assert json.loads(ran.stdout)["newer"] == ["012_project_sess\ufffdons"]
+    assert counted(ran) == 1
+
+
+@pytest.mark.parametrize("listing", ["outcomes", "lessons"])
+def test_every_row_comes_once_when_a_later_batch_is_damaged(tmp_path: Path, listing: str) -> None:
+    """The fast read stops at the damaged row and the lenient one goes on from there: no row lost or
+    repeated, in the same order (lessons: OMEGA's own window first, then the rest)."""
+    healthy = helpers.seeded(tmp_path / "healthy.db")
+    path = helpers.seeded(tmp_path / "memory.db")
+    table, key, column = ("outcomes", "out-3", "lesson") if listing == "outcomes" else ("lessons", "lesson-3", "rule")
+    plant(path, table, key, column, b"\xf0\x9f\x98 cut")
+
+    def rows(db_file: Path) -> list[tuple[object, ...]]:
+        with answers.reading(db_file) as conn:
+            answer = getattr(queries, listing)(conn, limit=0)
+            return [row for batch in answer.batches(size=5) for row in batch]
+
+    got, want = rows(path), rows(healthy)
+    position = LISTING_COLUMNS[listing].index(column)
+    assert [r[0] for r in got] == [r[0] for r in want] and len(got) == 12
+    for mine, theirs in zip(got, want, strict=True):
+        if mine[0] == key:
+            assert mine[position] == "\ufffd cut"
+            mine = mine[:position] + (theirs[position],) + mine[position + 1:]
+        assert mine == theirs
+
+
+def test_a_connection_reads_damaged_text_without_failing(tmp_path: Path) -> None:
+    """The core API too: a read-only connection gives U+FFFD, never UnicodeDecodeError."""
+    from omega_db import db
+
+    path = helpers.seeded(tmp_path / "memory.db")
+    plant(path, "lessons", "lesson-3", "rule", b"\x80\x81")
+    db.REPLACED.reset()
+    conn = db.connect_readonly(path)
+    try:
+        assert conn.execute("SELECT rule FROM lessons WHERE id = 'lesson-3'").fetchone() == ("\ufffd\ufffd",)
+        assert conn.execute("SELECT rule FROM lessons WHERE id = 'lesson-3'").fetchone() == ("\ufffd\ufffd",)
+    finally:
+        conn.close()
+    assert db.REPLACED.values == 1  # the same value read twice counts once
+    with pytest.raises(sqlite3.Error):  # and SQLite's own errors still are errors
+        sqlite3.connect(path).execute("SELECT nothing FROM nowhere")
