@@ -1,5 +1,5 @@
 """Text that is not UTF-8 (only damage makes it): U+FFFD in every format, one note counting the values,
-and not a byte changed.
+verify's text-encoding failure naming the tables, and not a byte changed.
 
 The damage is planted as a disk fault would leave it: bytes that are not UTF-8 in a TEXT
 value, written with CAST(x'..' AS TEXT) so that SQLite stores them as they are.
@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import answers, queries
+from omega_db import answers, data_checks, queries
 from omega_db.cli import app
+from omega_db.verify import verify
 from tests import helpers
 from tests.inputkit import Ran, invoke
 
@@ -112,7 +113,7 @@ def test_json_keeps_every_other_value_exactly(runner: CliRunner, damaged_text: P
 
 
 def test_a_healthy_file_gets_no_note(runner: CliRunner, shared_seeded_011: Path) -> None:
-    for command in (["lessons"], ["outcomes"], ["tasks", "--status", "all"], ["status"]):
+    for command in (["lessons"], ["outcomes"], ["tasks", "--status", "all"], ["status"], ["verify"]):
         for fmt in ("json", "table"):
             ran = invoke(runner, *command, str(shared_seeded_011), "-f", fmt)
             assert ran.code == 0 and notes(ran) == [], ran.stderr
@@ -182,3 +183,78 @@ def test_a_connection_reads_damaged_text_without_failing(tmp_path: Path) -> None
     assert db.REPLACED.values == 1  # the same value read twice counts once
     with pytest.raises(sqlite3.Error):  # and SQLite's own errors still are errors
         sqlite3.connect(path).execute("SELECT nothing FROM nowhere")
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+def checks_of(ran: Ran) -> dict[str, dict[str, str]]:
+    return {c["name"]: c for c in json.loads(ran.stdout)["checks"]}
+
+
+def test_verify_fails_text_encoding_naming_the_tables(runner: CliRunner, damaged_text: Path) -> None:
+    before = helpers.fingerprint(damaged_text)
+    ran = invoke(runner, "verify", str(damaged_text), "-f", "json")
+    assert ran.code == 1
+    checks = checks_of(ran)
+    assert checks["text-encoding"]["status"] == "fail"
+    assert checks["text-encoding"]["detail"] == (
+        "4 text value(s) are not valid UTF-8, which OMEGA never writes (damage): lessons.domain (1), "
+        "lessons.rule (1), outcomes.lesson (1), scheduled_tasks.description (1)"
+    )
+    assert [name for name, c in checks.items() if c["status"] != "ok"] == ["text-encoding"]
+    table = invoke(runner, "verify", str(damaged_text))
+    assert table.code == 1
+    (row,) = [r for r in helpers.read_boxed(table.stdout)[0] if r["check"] == "text-encoding"]
+    assert row["status"] == "fail" and "scheduled_tasks.description (1)" in row["detail"]
+    assert helpers.fingerprint(damaged_text) == before
+
+
+def test_verify_quick_says_it_did_not_scan(runner: CliRunner, damaged_text: Path) -> None:
+    ran = invoke(runner, "verify", str(damaged_text), "--quick", "--strict", "-f", "json")
+    assert ran.code == 0
+    assert checks_of(ran)["text-encoding"] == {
+        "name": "text-encoding", "status": "ok",
+        "detail": "not scanned (--quick); the full verify reads every text value",
+    }
+
+
+def test_verify_passes_text_encoding_on_a_healthy_file(runner: CliRunner, shared_seeded_011: Path) -> None:
+    ran = invoke(runner, "verify", str(shared_seeded_011), "-f", "json")
+    check = checks_of(ran)["text-encoding"]
+    assert check["status"] == "ok" and check["detail"].startswith("every text value is valid UTF-8 (")
+
+
+def test_verify_counts_exactly_across_many_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values are checked a chunk at a time: a small chunk size makes hundreds of them."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+        "INSERT INTO outcomes (id, sender_id, domain, score, lesson) "
+        "SELECT 'more-' || i, 'alice', 'coding', 0, 'a lesson of some length, number ' || i FROM n"
+    )
+    conn.close()
+    bad = ["more-1", "more-2", "more-1500", "more-2999", "more-3000"]  # neighbours, middle, the very end
+    for i, key in enumerate(bad):
+        plant(path, "outcomes", key, "lesson", b"broken \x80" + bytes([i + 65]))
+    plant(path, "lessons", "lesson-7", "occurrences", b"\xfe")  # text in an INTEGER column counts too
+    monkeypatch.setattr(data_checks, "SCAN_BYTES", 2_000)
+    check = {c.name: c for c in verify(path).checks}["text-encoding"]
+    assert check.status == "fail"
+    assert check.detail.endswith(": lessons.occurrences (1), outcomes.lesson (5)")
+
+
+def test_verify_names_text_in_the_schema(runner: CliRunner, tmp_path: Path) -> None:
+    """sqlite_master's own text is scanned: a damaged CREATE statement that still parses."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "UPDATE sqlite_master SET sql = sql || CAST(x'202d2d20ff' AS TEXT) WHERE name = 'user_aliases'"
+    )
+    conn.close()
+    ran = invoke(runner, "verify", str(path), "-f", "json")
+    assert ran.code == 1
+    assert checks_of(ran)["text-encoding"]["detail"].endswith("(damage): sqlite_master.sql (1)")
+    assert invoke(runner, "status", str(path)).code == 0
