@@ -20,7 +20,7 @@ from omega_db import answers, data_checks, queries
 from omega_db.cli import app
 from omega_db.verify import verify
 from tests import helpers
-from tests.inputkit import Ran, invoke
+from tests.inputkit import COMMANDS, Ran, args_for, invoke, one_sentence
 
 # (table, id, column, stored bytes, shown text): each value distinct, so each counts once.
 PLANTED = (
@@ -258,3 +258,47 @@ def test_verify_names_text_in_the_schema(runner: CliRunner, tmp_path: Path) -> N
     assert ran.code == 1
     assert checks_of(ran)["text-encoding"]["detail"].endswith("(damage): sqlite_master.sql (1)")
     assert invoke(runner, "status", str(path)).code == 0
+
+
+# --- SQLite's own messages -----------------------------------------------------------------
+
+
+def damage_a_name(path: Path) -> None:
+    """A schema row whose name and SQL are not UTF-8: SQLite's error message quotes the name."""
+    conn = helpers.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "UPDATE sqlite_master SET name = CAST(x'6c696dff' AS TEXT), sql = CAST(x'435245415445205441424c4520ff28' "
+        "AS TEXT) WHERE name = 'limitations'"
+    )
+    conn.close()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_error_message_that_is_not_utf8_is_one_sentence(runner: CliRunner, tmp_path: Path, command: str) -> None:
+    """sqlite3 cannot decode SQLite's "malformed database schema (lim\\xff)": once an unexpected
+    UnicodeDecodeError (issue 13); now the damage, said as for any damaged file."""
+    path = helpers.seeded(tmp_path / "memory.db", to="010" if command == "migrate" else None)
+    damage_a_name(path)
+    before = helpers.fingerprint(path)
+    ran = invoke(runner, *args_for(command, path))
+    if command == "verify":
+        assert ran.code == 1
+        assert checks_of(ran)["integrity"]["detail"] == (
+            "the schema cannot be read: malformed database schema (lim\ufffd)"
+        )
+    else:
+        assert ran.code == 2, ran.stderr
+        assert "is damaged (malformed database schema (lim\ufffd))" in one_sentence(ran, path)
+    assert helpers.fingerprint(path) == before
+
+
+def test_a_backup_with_a_damaged_name_is_listed_as_not_opening(runner: CliRunner, tmp_path: Path) -> None:
+    path = helpers.seeded(tmp_path / "memory.db")
+    copy = tmp_path / "memory.db.bak-20260101T000000Z"
+    copy.write_bytes(path.read_bytes())
+    damage_a_name(copy)
+    ran = invoke(runner, "backups", str(path), "-f", "json")
+    assert ran.code == 0, ran.stderr
+    (listed,) = json.loads(ran.stdout)
+    assert listed["ok"] is False and listed["current"] is None

@@ -226,6 +226,19 @@ def about_the_file(exc: sqlite3.Error, path: Path) -> OmegaDbError | None:
     return error if isinstance(error, (BusyError, BadDatabaseError)) else None
 
 
+def readable(exc: UnicodeDecodeError) -> sqlite3.DatabaseError:
+    """The error SQLite reported, whose message sqlite3 could not decode: it quotes damaged bytes.
+
+    sqlite3 decodes SQLite's error messages strictly, so "malformed database schema (<a name
+    that is not UTF-8>)" arrives as a UnicodeDecodeError instead of a DatabaseError.
+    """
+    message = bytes(exc.object).decode("utf-8", "replace")
+    error = sqlite3.DatabaseError(message)
+    if "malformed" in message:
+        error.sqlite_errorname = "SQLITE_CORRUPT"  # type: ignore[attr-defined]
+    return error
+
+
 @contextlib.contextmanager
 def translate_errors(path: Path) -> Iterator[None]:
     """Turn any sqlite3 error raised inside into the matching OmegaDbError."""
@@ -233,6 +246,9 @@ def translate_errors(path: Path) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise error_for(exc, path) from exc
+    except UnicodeDecodeError as exc:  # fetched text decodes leniently: this is SQLite's message
+        error = readable(exc)
+        raise error_for(error, path) from error
 
 
 @contextlib.contextmanager
