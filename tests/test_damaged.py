@@ -302,3 +302,21 @@ def test_a_backup_with_a_damaged_name_is_listed_as_not_opening(runner: CliRunner
     assert ran.code == 0, ran.stderr
     (listed,) = json.loads(ran.stdout)
     assert listed["ok"] is False and listed["current"] is None
+
+
+# --- found by the fuzz (test_fuzz.py): each once a contract break --------------------------------
+
+
+def test_a_good_backup_replaces_a_database_whose_schema_name_is_not_utf8(runner: CliRunner, tmp_path: Path) -> None:
+    """Fuzz seeds 204, 226: restore's own connection to the old file met SQLite's message about its
+    damaged schema as an unexpected UnicodeDecodeError; now the file is kept as it is and replaced."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    good = tmp_path / "memory.db.bak-20260101T000000Z"
+    good.write_bytes(path.read_bytes())
+    damage_a_name(path)
+    damaged = path.read_bytes()
+    ran = invoke(runner, "restore", str(good), str(path), "--yes", "-f", "json")
+    assert ran.code == 0, ran.stderr
+    report = json.loads(ran.stdout)
+    assert Path(report["kept"]).read_bytes() == damaged
+    assert helpers.dump(path) == helpers.dump(good)

@@ -35,7 +35,7 @@ def open_copy(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> sqlite3.Con
     if is_wal_file(path) and not os.path.lexists(f"{path}-wal"):
         target += "&immutable=1"
     with db.translate_errors(path):
-        conn = db.lenient(sqlite3.connect(target, uri=True, timeout=timeout, isolation_level=None))
+        conn = db.connect(target, uri=True, timeout=timeout)
         try:
             conn.execute("PRAGMA query_only = ON")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

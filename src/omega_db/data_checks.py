@@ -44,7 +44,7 @@ def _fts_problem(path: Path, name: str, create_sql: str, timeout: float) -> str 
     rank 0 checks the index alone: OMEGA indexes only user messages, so comparing
     the index with the whole messages table would call every healthy file corrupt.
     """
-    mem = sqlite3.connect("file::memory:", uri=True, isolation_level=None, timeout=timeout)
+    mem = db.connect("file::memory:", uri=True, timeout=timeout)
     try:
         mem.execute("ATTACH DATABASE ? AS src", (db.uri(path, "ro"),))
         mem.execute(create_sql)

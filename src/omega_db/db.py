@@ -9,6 +9,7 @@ import stat
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from omega_db.errors import BadDatabaseError, BusyError, OmegaDbError
 
@@ -108,6 +109,44 @@ def is_utf8(data: bytes) -> bool:
     return True
 
 
+def readable(exc: UnicodeDecodeError) -> sqlite3.DatabaseError:
+    """The error SQLite reported, whose message sqlite3 could not decode: it quotes damaged bytes.
+
+    sqlite3 decodes SQLite's error messages strictly, so "malformed database schema (<a name
+    that is not UTF-8>)" arrives as a UnicodeDecodeError instead of a DatabaseError.
+    """
+    message = bytes(exc.object).decode("utf-8", "replace")
+    error = sqlite3.DatabaseError(message)
+    if "malformed" in message:
+        error.sqlite_errorname = "SQLITE_CORRUPT"  # type: ignore[attr-defined]
+    return error
+
+
+class Connection(sqlite3.Connection):
+    """A connection whose statements fail with sqlite3 errors only, whatever the file holds."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        """As sqlite3's, but a message quoting damaged bytes arrives as the DatabaseError it is."""
+        try:
+            return super().execute(sql, parameters)
+        except UnicodeDecodeError as exc:
+            raise readable(exc) from None
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        """As sqlite3's, but a message quoting damaged bytes arrives as the DatabaseError it is."""
+        try:
+            return super().executemany(sql, parameters)
+        except UnicodeDecodeError as exc:
+            raise readable(exc) from None
+
+
+def connect(database: str | Path, *, uri: bool = False, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
+    """A connection to a file that may be damaged: we own its transactions (autocommit), its text
+    reads leniently (U+FFFD, counted) and its errors are sqlite3 errors (see readable)."""
+    conn = sqlite3.connect(database, uri=uri, timeout=timeout, isolation_level=None, factory=Connection)
+    return lenient(conn)
+
+
 def lenient(conn: sqlite3.Connection) -> sqlite3.Connection:
     """Let conn read text that is not UTF-8 (a damaged file) as U+FFFD instead of failing."""
     # The sqlite3 module's own decoding raises UnicodeDecodeError on one bad byte anywhere
@@ -117,17 +156,12 @@ def lenient(conn: sqlite3.Connection) -> sqlite3.Connection:
     return conn
 
 
-def _configure(conn: sqlite3.Connection) -> sqlite3.Connection:
-    # isolation_level=None: we own transactions (BEGIN IMMEDIATE ... COMMIT);
-    # the sqlite3 module must not open or commit any behind our back.
-    conn.isolation_level = None
-    return lenient(conn)
-
-
 def _open(path: Path, mode: str, timeout: float, setup: tuple[str, ...]) -> sqlite3.Connection:
     check_readable(path)
     with translate_errors(path):
-        conn = _configure(sqlite3.connect(uri(path, mode), uri=True, timeout=timeout))
+        # isolation_level=None (in connect): we own transactions (BEGIN IMMEDIATE ... COMMIT);
+        # the sqlite3 module must not open or commit any behind our back.
+        conn = connect(uri(path, mode), uri=True, timeout=timeout)
         try:
             for pragma in setup:
                 conn.execute(pragma)
@@ -226,19 +260,6 @@ def about_the_file(exc: sqlite3.Error, path: Path) -> OmegaDbError | None:
     return error if isinstance(error, (BusyError, BadDatabaseError)) else None
 
 
-def readable(exc: UnicodeDecodeError) -> sqlite3.DatabaseError:
-    """The error SQLite reported, whose message sqlite3 could not decode: it quotes damaged bytes.
-
-    sqlite3 decodes SQLite's error messages strictly, so "malformed database schema (<a name
-    that is not UTF-8>)" arrives as a UnicodeDecodeError instead of a DatabaseError.
-    """
-    message = bytes(exc.object).decode("utf-8", "replace")
-    error = sqlite3.DatabaseError(message)
-    if "malformed" in message:
-        error.sqlite_errorname = "SQLITE_CORRUPT"  # type: ignore[attr-defined]
-    return error
-
-
 @contextlib.contextmanager
 def translate_errors(path: Path) -> Iterator[None]:
     """Turn any sqlite3 error raised inside into the matching OmegaDbError."""
@@ -246,7 +267,7 @@ def translate_errors(path: Path) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise error_for(exc, path) from exc
-    except UnicodeDecodeError as exc:  # fetched text decodes leniently: this is SQLite's message
+    except UnicodeDecodeError as exc:  # a message met while fetching rows (Connection converts the others)
         error = readable(exc)
         raise error_for(error, path) from error
 

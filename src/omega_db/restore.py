@@ -218,7 +218,7 @@ def _write_copy(
     src = copies.open_copy(source, timeout=timeout)
     try:
         try:
-            dest = db.lenient(sqlite3.connect(temp, isolation_level=None))
+            dest = db.connect(temp)
             try:
                 src.backup(dest, pages=4096)
                 dest.execute("PRAGMA journal_mode = DELETE")
@@ -255,7 +255,7 @@ def _settle_and_keep(target: Path, shown: Path, timeout: float) -> tuple[dict[st
     A file SQLite cannot read at all is kept as it is. Returns its row counts and the copy.
     """
     try:
-        conn = db.lenient(sqlite3.connect(db.uri(target, "rw"), uri=True, timeout=timeout, isolation_level=None))
+        conn = db.connect(db.uri(target, "rw"), uri=True, timeout=timeout)
     except sqlite3.Error as exc:
         raise db.error_for(exc, shown) from exc
     try:
