@@ -307,6 +307,32 @@ def test_a_backup_with_a_damaged_name_is_listed_as_not_opening(runner: CliRunner
 # --- found by the fuzz (test_fuzz.py): each once a contract break --------------------------------
 
 
+def rename_in_schema(path: Path, name: bytes) -> None:
+    """Give a table a name with damaged bytes in sqlite_master, and SQL that no longer parses."""
+    conn = helpers.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET name = CAST(? AS TEXT), sql = 'CREATE TABLE (' WHERE name = 'limitations'",
+                 (name,))
+    conn.close()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_control_character_in_sqlites_message_is_shown_as_an_escape(
+    runner: CliRunner, tmp_path: Path, command: str
+) -> None:
+    """Fuzz seed 287: "malformed database schema (sqlite_au\\x0bo...)" reached stderr raw, a vertical
+    tab that split the one sentence in two (and an ESC would have reached the terminal)."""
+    path = helpers.seeded(tmp_path / "memory.db", to="010" if command == "migrate" else None)
+    rename_in_schema(path, b"lim\x0bit\x1b[31m")
+    ran = invoke(runner, *args_for(command, path))
+    if command == "verify":
+        assert ran.code == 1 and checks_of(ran)["integrity"]["status"] == "fail"
+        return
+    assert ran.code == 2, ran.stderr
+    assert "malformed database schema (lim\\x0bit\\x1b[31m)" in one_sentence(ran, path)
+    assert "\x1b" not in ran.stderr
+
+
 def test_a_good_backup_replaces_a_database_whose_schema_name_is_not_utf8(runner: CliRunner, tmp_path: Path) -> None:
     """Fuzz seeds 204, 226: restore's own connection to the old file met SQLite's message about its
     damaged schema as an unexpected UnicodeDecodeError; now the file is kept as it is and replaced."""

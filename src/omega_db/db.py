@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import stat
 import urllib.parse
@@ -211,10 +212,19 @@ def create_file(path: Path) -> None:
         raise BadDatabaseError(f"cannot create {path}: {exc.strerror}.") from None
 
 
+# Characters that must not reach a terminal raw: C0, DEL, C1, and what str.splitlines breaks on.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def visible(text: str) -> str:
+    """Text read from a file (SQLite's messages quote its names) with control characters as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
 def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
     """The OmegaDbError that explains a sqlite3 error met while working on path."""
     name = getattr(exc, "sqlite_errorname", "") or ""
-    text = str(exc)
+    text = visible(str(exc))  # a damaged name it quotes may hold anything
     if name in _BUSY or "database is locked" in text or "database table is locked" in text:
         return BusyError(
             f"{path} is locked by another process (is OMEGA running?); "
