@@ -346,3 +346,38 @@ def test_a_good_backup_replaces_a_database_whose_schema_name_is_not_utf8(runner:
     report = json.loads(ran.stdout)
     assert Path(report["kept"]).read_bytes() == damaged
     assert helpers.dump(path) == helpers.dump(good)
+
+
+def unwritable_header(path: Path) -> None:
+    """Byte 18 of the header, the file format's write version, above 2: SQLite opens the file read-only."""
+    with path.open("r+b") as f:
+        f.seek(18)
+        f.write(b"\x07")
+
+
+def test_a_good_backup_replaces_a_database_whose_header_says_read_only(runner: CliRunner, tmp_path: Path) -> None:
+    """Fuzz seeds 191, 253: a damaged header byte 18 made restore refuse with "cannot be written
+    (read-only file or folder); check its permissions", the one thing restore is for."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    good = tmp_path / "memory.db.bak-20260101T000000Z"
+    good.write_bytes(path.read_bytes())
+    unwritable_header(path)
+    damaged = path.read_bytes()
+    ran = invoke(runner, "restore", str(good), str(path), "--yes", "-f", "json")
+    assert ran.code == 0, ran.stderr
+    assert Path(json.loads(ran.stdout)["kept"]).read_bytes() == damaged
+    assert helpers.dump(path) == helpers.dump(good)
+
+
+def test_migrate_names_a_header_that_says_read_only(runner: CliRunner, tmp_path: Path) -> None:
+    """Not "check its permissions" (they are fine): the header, and the remedy."""
+    path = helpers.seeded(tmp_path / "memory.db", to="011")
+    unwritable_header(path)
+    before = helpers.fingerprint(path)
+    ran = invoke(runner, "migrate", str(path), "--no-backup")
+    assert ran.code == 2
+    assert one_sentence(ran, path) == (
+        f"omega-db: error: {path} cannot be written: its header says a file format SQLite only reads "
+        "(write version 7), which a damaged header or a newer SQLite makes; restore it from a backup."
+    )
+    assert helpers.fingerprint(path) == before

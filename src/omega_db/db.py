@@ -221,6 +221,16 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
+def write_version(path: Path) -> int | None:
+    """The header's file format write version (byte 18): above 2, SQLite opens the file read-only."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(19)
+    except OSError:
+        return None
+    return header[18] if len(header) == 19 and header.startswith(b"SQLite format 3\x00") else None
+
+
 def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
     """The OmegaDbError that explains a sqlite3 error met while working on path."""
     name = getattr(exc, "sqlite_errorname", "") or ""
@@ -241,6 +251,11 @@ def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
         return BadDatabaseError(
             f"{path} cannot be opened: its folder is read-only and SQLite must create a file beside it "
             f"({path.name}-shm for a WAL database, or a journal); make the folder writable for this user."
+        )
+    if name.startswith(_READONLY_PREFIX) and (write_version(path) or 0) > 2:
+        return BadDatabaseError(
+            f"{path} cannot be written: its header says a file format SQLite only reads (write version "
+            f"{write_version(path)}), which a damaged header or a newer SQLite makes; restore it from a backup."
         )
     if name.startswith(_READONLY_PREFIX) or "readonly database" in text:
         return BadDatabaseError(

@@ -284,7 +284,9 @@ def _settle_and_keep(target: Path, shown: Path, timeout: float) -> tuple[dict[st
         return counts, kept
     except sqlite3.Error as exc:
         name = getattr(exc, "sqlite_errorname", "") or ""
-        if not name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        # A header that says "read only" (write version above 2) is damage too: keep the file as it is.
+        unwritable = name.startswith("SQLITE_READONLY") and (db.write_version(target) or 0) > 2
+        if not name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) and not unwritable:
             raise db.error_for(exc, shown) from exc
     finally:
         conn.close()  # the last connection: SQLite removes the (now empty) -wal and -shm
