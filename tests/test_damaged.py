@@ -381,3 +381,34 @@ def test_migrate_names_a_header_that_says_read_only(runner: CliRunner, tmp_path:
         "(write version 7), which a damaged header or a newer SQLite makes; restore it from a backup."
     )
     assert helpers.fingerprint(path) == before
+
+
+def test_a_migration_name_that_is_a_blob_is_read_as_text(runner: CliRunner, tmp_path: Path) -> None:
+    """Fuzz (type by type): a BLOB _migrations.name met "'>' not supported between 'bytes' and 'str'"
+    in status, verify and migrate; names are compared as text, so read as text (CAST)."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute("UPDATE _migrations SET name = CAST('012_project_sessions' AS BLOB) WHERE name = '012_project_sessions'")
+    conn.execute("UPDATE _migrations SET applied_at = x'ff' WHERE name = '003_memory_enhancement'")
+    conn.close()
+    ran = invoke(runner, "status", str(path), "-f", "json")
+    assert ran.code == 0, ran.stderr
+    report = json.loads(ran.stdout)
+    assert report["current"] == "013_multi_lessons" and report["pending"] == []
+    assert report["migrations"][2] == {"name": "003_memory_enhancement", "state": "applied", "applied_at": "\ufffd"}
+    assert counted(ran) == 1
+    assert invoke(runner, "verify", str(path), "-f", "json").code == 1  # text-encoding: the \xff
+    assert invoke(runner, "migrate", str(path), "--dry-run").code == 0
+
+
+def test_a_project_that_is_a_blob_is_counted_as_text(runner: CliRunner, tmp_path: Path) -> None:
+    path = helpers.seeded(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute("UPDATE outcomes SET project = CAST('alpha' AS BLOB) WHERE id IN ('out-1', 'out-2')")
+    conn.execute("UPDATE outcomes SET project = 'alpha' WHERE id = 'out-3'")
+    conn.close()
+    ran = invoke(runner, "status", str(path), "-f", "json")
+    assert ran.code == 0, ran.stderr
+    projects = {p["project"]: p["outcomes"] for p in json.loads(ran.stdout)["projects"]}
+    assert projects == {"": 9, "alpha": 3}
+

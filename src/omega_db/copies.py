@@ -69,7 +69,9 @@ def reason(exc: OmegaDbError) -> str:
 
 def ordinary_tables(conn: sqlite3.Connection) -> list[str]:
     """The tables that hold rows: not SQLite's own, not virtual tables nor their shadow tables."""
-    rows = conn.execute("SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table'").fetchall()
+    rows = conn.execute(  # CAST: what a damaged file holds as a BLOB is still text
+        "SELECT CAST(name AS TEXT), coalesce(CAST(sql AS TEXT), '') FROM sqlite_master WHERE type = 'table'"
+    ).fetchall()
     virtual = [name for name, text in rows if text.upper().startswith("CREATE VIRTUAL")]
     return sorted(
         name for name, text in rows
