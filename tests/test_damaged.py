@@ -412,3 +412,22 @@ def test_a_project_that_is_a_blob_is_counted_as_text(runner: CliRunner, tmp_path
     projects = {p["project"]: p["outcomes"] for p in json.loads(ran.stdout)["projects"]}
     assert projects == {"": 9, "alpha": 3}
 
+
+def test_json_export_goes_on_past_a_blob_where_text_belongs(runner: CliRunner, tmp_path: Path) -> None:
+    """SQLite's json_object refuses a BLOB ("JSON cannot hold BLOB values"): the export stopped with
+    exit 1 where CSV and the table answered. Now the rows from there are written by omega-db, the
+    BLOB's bytes as text, U+FFFD where they are not UTF-8 (and counted)."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute("UPDATE outcomes SET lesson = x'ff00fe' WHERE id = 'out-3'")
+    conn.execute("UPDATE outcomes SET domain = CAST('coding' AS BLOB) WHERE id = 'out-7'")
+    conn.close()
+    healthy = helpers.seeded(tmp_path / "healthy.db")
+    got = invoke(runner, "outcomes", str(path), "--limit", "0", "-f", "json")
+    want = json.loads(invoke(runner, "outcomes", str(healthy), "--limit", "0", "-f", "json").stdout)
+    assert got.code == 0, got.stderr
+    rows = json.loads(got.stdout)
+    assert [r["id"] for r in rows] == [r["id"] for r in want]  # every row once, in order
+    planted = {"out-3": {"lesson": "\ufffd\x00\ufffd"}, "out-7": {"domain": "coding"}}
+    assert rows == [{**theirs, **planted.get(theirs["id"], {})} for theirs in want]
+    assert counted(got) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -28,6 +29,20 @@ def _repaired(row: bytes) -> bytes:
         if _ESCAPED.search(string[0]):
             db.REPLACED.add(string[0].encode("utf-8", "surrogateescape"))
     return row.decode("utf-8", "replace").encode()
+
+
+def _json_object(columns: tuple[str, ...], row: tuple[object, ...]) -> bytes:
+    """A row as SQLite's json_object writes it; a BLOB as its bytes read as text (U+FFFD, counted)."""
+    import json  # only a damaged file's export comes here
+
+    def value(item: object) -> str:
+        if isinstance(item, bytes):
+            item = db.decode(item)
+        if isinstance(item, float) and not math.isfinite(item):
+            return "9.0e+999" if item > 0 else "-9.0e+999"  # as SQLite writes infinity (3.43 on)
+        return json.dumps(item, ensure_ascii=False)
+
+    return ("{" + ",".join(f"{json.dumps(c)}:{value(v)}" for c, v in zip(columns, row, strict=True)) + "}").encode()
 
 
 class ListingKind(str, Enum):
@@ -122,11 +137,26 @@ class Answer:
         SQLite copies text into JSON byte for byte: a value that is not UTF-8 (damage) is
         shown with U+FFFD, as in the other formats, and counted in db.REPLACED.
         """
-        # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
-        with self._text_as(bytes):
-            for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size):
-                batch: list[bytes] = [row[-1] for row in rows]  # type: ignore[misc]
-                yield batch if db.is_utf8(b"".join(batch)) else [_repaired(text) for text in batch]
+        sent = 0
+        try:
+            # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
+            with self._text_as(bytes):
+                for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size):
+                    batch: list[bytes] = [row[-1] for row in rows]  # type: ignore[misc]
+                    yield batch if db.is_utf8(b"".join(batch)) else [_repaired(text) for text in batch]
+                    sent += len(batch)
+            return
+        except sqlite3.OperationalError as exc:
+            if "JSON" not in str(exc):  # "JSON cannot hold BLOB values": a BLOB where text belongs
+                raise
+        # Damage SQLite's JSON cannot hold: the rows from where it stopped are read as values
+        # (the same snapshot) and each written here, a BLOB's bytes as text.
+        for rows in self.batches(size):
+            if sent >= len(rows):
+                sent -= len(rows)
+                continue
+            yield [_json_object(self.columns, row) for row in rows[sent:]]
+            sent = 0
 
     @contextlib.contextmanager
     def _text_as(self, factory: type) -> Iterator[None]:
