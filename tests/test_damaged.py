@@ -431,3 +431,43 @@ def test_json_export_goes_on_past_a_blob_where_text_belongs(runner: CliRunner, t
     planted = {"out-3": {"lesson": "\ufffd\x00\ufffd"}, "out-7": {"domain": "coding"}}
     assert rows == [{**theirs, **planted.get(theirs["id"], {})} for theirs in want]
     assert counted(got) == 1
+
+
+def zero_last_leaf_cells(path: Path, table: str) -> None:
+    """Zero the cells of a table's last leaf page, header and cell pointers kept: what a file cut
+    short inside that page reads as. Its cells then read as rowid 0."""
+    conn = helpers.connect(path)
+    try:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        (page,) = conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path DESC LIMIT 1", (table,)
+        ).fetchone()
+    finally:
+        conn.close()
+    with path.open("r+b") as f:
+        f.seek((page - 1) * size + 3)
+        cells = int.from_bytes(f.read(2), "big")
+        start = (page - 1) * size + 8 + 2 * cells
+        f.seek(start)
+        f.write(bytes(page * size - start))
+
+
+def test_verify_ends_when_rowids_go_backwards(tmp_path: Path) -> None:
+    """Fuzz seed 1259 (a 011 file cut short): the text scan seeks past the last rowid it read, and a
+    damaged b-tree gave an earlier one back, for ever: verify hung. Now that table is "could not read"."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) "
+        "INSERT INTO scheduled_tasks (id, channel, sender_id, reply_target, description, due_at) "
+        "SELECT 'more-' || i, 'telegram', 'alice', 'chat', 'a task of some length, number ' || i, "
+        "'2026-05-01 09:00:00' FROM n"
+    )
+    conn.close()
+    zero_last_leaf_cells(path, "scheduled_tasks")
+    proc = helpers.run_cli("verify", str(path), "-f", "json", timeout=30)
+    assert proc.returncode == 1, proc.stderr
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["integrity"]["status"] == "fail"
+    assert checks["text-encoding"]["status"] == "fail"
+    assert checks["text-encoding"]["detail"].startswith("could not read scheduled_tasks (rowids go backwards after ")

@@ -221,6 +221,8 @@ def _invalid_text(conn: sqlite3.Connection, table: str, *, rowid: bool = True) -
         last, *blobs = conn.execute(first if after is None else then, params).fetchone()
         if last is None:
             return bad
+        if after is not None and last <= after:  # a seek past `after` found no later row: never loop
+            raise sqlite3.DatabaseError(f"rowids go backwards after {after}, as in a damaged b-tree")
         for column, blob in zip(columns, blobs, strict=True):
             if blob is not None and not db.is_utf8(blob):
                 bad[column] = bad.get(column, 0) + _count_invalid(conn, q, sql.quote(column), after, last)
