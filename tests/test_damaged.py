@@ -355,18 +355,42 @@ def unwritable_header(path: Path) -> None:
         f.write(b"\x07")
 
 
-def test_a_good_backup_replaces_a_database_whose_header_says_read_only(runner: CliRunner, tmp_path: Path) -> None:
-    """Fuzz seeds 191, 253: a damaged header byte 18 made restore refuse with "cannot be written
-    (read-only file or folder); check its permissions", the one thing restore is for."""
+def unknown_format_header(path: Path) -> None:
+    """Bytes 44-47 of the header, the schema format number, above 4: "unsupported file format"."""
+    with path.open("r+b") as f:
+        f.seek(47)
+        f.write(b"\x09")
+
+
+@pytest.mark.parametrize("damage", [unwritable_header, unknown_format_header])
+def test_a_good_backup_replaces_a_database_whose_header_is_damaged(
+    runner: CliRunner, tmp_path: Path, damage: object
+) -> None:
+    """Fuzz seeds 191, 253 (byte 18) and 1093, 1131, 1134 (byte 47): restore refused to put a good
+    backup in place ("cannot be written ... check its permissions", "SQLite failed on ...: unsupported
+    file format"), the one thing restore is for. The old file is kept byte for byte."""
     path = helpers.seeded(tmp_path / "memory.db")
     good = tmp_path / "memory.db.bak-20260101T000000Z"
     good.write_bytes(path.read_bytes())
-    unwritable_header(path)
+    damage(path)  # type: ignore[operator]
     damaged = path.read_bytes()
     ran = invoke(runner, "restore", str(good), str(path), "--yes", "-f", "json")
     assert ran.code == 0, ran.stderr
     assert Path(json.loads(ran.stdout)["kept"]).read_bytes() == damaged
     assert helpers.dump(path) == helpers.dump(good)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_header_naming_an_unknown_format_is_one_sentence(runner: CliRunner, tmp_path: Path, command: str) -> None:
+    """Not "SQLite failed on ...: unsupported file format." (exit 1): what it is, and the remedy."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    unknown_format_header(path)
+    ran = invoke(runner, *args_for(command, path))
+    assert ran.code == 2, ran.stderr
+    assert one_sentence(ran, path) == (
+        f"omega-db: error: {path} cannot be read: its header names a file format SQLite does not know, "
+        "which a damaged header or a newer SQLite makes; restore it from a backup."
+    )
 
 
 def test_migrate_names_a_header_that_says_read_only(runner: CliRunner, tmp_path: Path) -> None:

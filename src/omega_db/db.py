@@ -231,6 +231,20 @@ def write_version(path: Path) -> int | None:
     return header[18] if len(header) == 19 and header.startswith(b"SQLite format 3\x00") else None
 
 
+_UNKNOWN_FORMAT = "unsupported file format"  # a schema format number SQLite does not know (header bytes 44-47)
+
+
+def is_damage(exc: sqlite3.Error, path: Path) -> bool:
+    """True if exc says the file itself is not what SQLite can read and write: damaged, not a database,
+    a header naming a format SQLite does not know, or one that says "read only" (write version above 2)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return (
+        name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
+        or _UNKNOWN_FORMAT in str(exc)
+        or (name.startswith(_READONLY_PREFIX) and (write_version(path) or 0) > 2)
+    )
+
+
 def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
     """The OmegaDbError that explains a sqlite3 error met while working on path."""
     name = getattr(exc, "sqlite_errorname", "") or ""
@@ -263,6 +277,11 @@ def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
         )
     if name == "SQLITE_NOTADB" or "file is not a database" in text:
         return BadDatabaseError(f"{path} is not a SQLite database; check the path.")
+    if _UNKNOWN_FORMAT in text:
+        return BadDatabaseError(
+            f"{path} cannot be read: its header names a file format SQLite does not know, which a damaged "
+            "header or a newer SQLite makes; restore it from a backup."
+        )
     if name in _NOT_A_DB or "malformed" in text:
         return BadDatabaseError(
             f"{path} is damaged ({text}); restore it from a backup, or run `omega-db verify` for details."

@@ -283,10 +283,7 @@ def _settle_and_keep(target: Path, shown: Path, timeout: float) -> tuple[dict[st
         conn.execute("ROLLBACK")
         return counts, kept
     except sqlite3.Error as exc:
-        name = getattr(exc, "sqlite_errorname", "") or ""
-        # A header that says "read only" (write version above 2) is damage too: keep the file as it is.
-        unwritable = name.startswith("SQLITE_READONLY") and (db.write_version(target) or 0) > 2
-        if not name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) and not unwritable:
+        if not db.is_damage(exc, target):
             raise db.error_for(exc, shown) from exc
     finally:
         conn.close()  # the last connection: SQLite removes the (now empty) -wal and -shm
