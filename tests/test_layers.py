@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "omega_db": 0,  # the package itself: only __version__
     "errors": 0,
     "sql": 0,
+    "lenient": 0,
     "chain": 1,
     "db": 1,
     "paths": 1,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from omega_db import db
+from omega_db import db, lenient
 from omega_db.errors import MissingMigrationError
 
 BATCH_ROWS = 2_000  # small enough to keep memory flat, big enough for few writes
@@ -23,11 +23,11 @@ _ESCAPED = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, decoded wi
 
 def _repaired(row: bytes) -> bytes:
     """A row's JSON with U+FFFD for bytes that are not UTF-8, its damaged values counted."""
-    if db.is_utf8(row):
+    if lenient.is_utf8(row):
         return row
     for string in _JSON_STRING.finditer(row.decode("utf-8", "surrogateescape")):
         if _ESCAPED.search(string[0]):
-            db.REPLACED.add(string[0].encode("utf-8", "surrogateescape"))
+            lenient.REPLACED.add(string[0].encode("utf-8", "surrogateescape"))
     return row.decode("utf-8", "replace").encode()
 
 
@@ -37,7 +37,7 @@ def _json_object(columns: tuple[str, ...], row: tuple[object, ...]) -> bytes:
 
     def value(item: object) -> str:
         if isinstance(item, bytes):
-            item = db.decode(item)
+            item = lenient.decode(item)
         if isinstance(item, float) and not math.isfinite(item):
             return "9.0e+999" if item > 0 else "-9.0e+999"  # as SQLite writes infinity (3.43 on)
         return json.dumps(item, ensure_ascii=False)
@@ -108,7 +108,7 @@ class Answer:
     def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
         """The rows as tuples, a bounded batch at a time (never all in memory).
 
-        Text that is not UTF-8 (only damage makes it) reads as U+FFFD and is counted in db.REPLACED.
+        Text that is not UTF-8 (only damage makes it) reads as U+FFFD and is counted in lenient.REPLACED.
         """
         head = self.head.sql if self.head else ""
         sent = 0
@@ -135,7 +135,7 @@ class Answer:
         """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time.
 
         SQLite copies text into JSON byte for byte: a value that is not UTF-8 (damage) is
-        shown with U+FFFD, as in the other formats, and counted in db.REPLACED.
+        shown with U+FFFD, as in the other formats, and counted in lenient.REPLACED.
         """
         sent = 0
         try:
@@ -143,7 +143,7 @@ class Answer:
             with self._text_as(bytes):
                 for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size):
                     batch: list[bytes] = [row[-1] for row in rows]  # type: ignore[misc]
-                    yield batch if db.is_utf8(b"".join(batch)) else [_repaired(text) for text in batch]
+                    yield batch if lenient.is_utf8(b"".join(batch)) else [_repaired(text) for text in batch]
                     sent += len(batch)
             return
         except sqlite3.OperationalError as exc:

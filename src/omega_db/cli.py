@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, backup_cli, db, output, paths
+from omega_db import __version__, backup_cli, db, lenient, output, paths
 from omega_db.answers import TaskStatus
 from omega_db.errors import BadDatabaseError, OmegaDbError
 from omega_db.options import (
@@ -34,32 +34,24 @@ def _debug_wanted(ctx: typer.Context) -> bool:
 
 
 def _noting_replaced(command: Any, ctx: typer.Context) -> Any:
-    """Run the command; when it answered, one note counting the text values that were not UTF-8."""
+    """Run the command; once it has answered (exit 0 or 1), a note if stored text was not UTF-8."""
+    answered = False
     try:
-        result = command(ctx)
+        result, answered = command(ctx), True
+        return result
     except typer.Exit as exc:
-        if exc.exit_code in (0, 1):  # an answer (verify's "not ok" too), not an error sentence
-            _replaced_note()
+        answered = exc.exit_code in (0, 1)  # verify's "not ok" is an answer too; an error is not
         raise
-    _replaced_note()
-    return result
-
-
-def _replaced_note() -> None:
-    count = db.REPLACED.values
-    if count:
-        values = "1 stored text value is" if count == 1 else f"{count:,} stored text values are"
-        output.note(
-            f"note: {values} not valid UTF-8 (OMEGA writes only UTF-8: the file is damaged) and shown "
-            "with U+FFFD (\N{REPLACEMENT CHARACTER}); `omega-db verify` names the tables."
-        )
+    finally:
+        if answered and (note := lenient.REPLACED.note()):
+            output.note(note)
 
 
 class _ErrorBoundary(TyperGroup):
     """The one place where errors become a sentence on stderr and an exit code."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
-        db.REPLACED.reset()
+        lenient.REPLACED.reset()
         try:
             return _noting_replaced(super().invoke, ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from omega_db import db, schema, sql
+from omega_db import db, lenient, schema, sql
 from omega_db.checks import FAIL, OK, WARNING, Context, Verdict, is_busy, named
 
 
@@ -224,7 +224,7 @@ def _invalid_text(conn: sqlite3.Connection, table: str, *, rowid: bool = True) -
         if after is not None and last <= after:  # a seek past `after` found no later row: never loop
             raise sqlite3.DatabaseError(f"rowids go backwards after {after}, as in a damaged b-tree")
         for column, blob in zip(columns, blobs, strict=True):
-            if blob is not None and not db.is_utf8(blob):
+            if blob is not None and not lenient.is_utf8(blob):
                 bad[column] = bad.get(column, 0) + _count_invalid(conn, q, sql.quote(column), after, last)
         size = sum(len(blob) for blob in blobs if blob is not None)
         rows = max(16, min(65536, rows * SCAN_BYTES // max(size, 1)))
@@ -242,5 +242,5 @@ def _count_invalid(conn: sqlite3.Connection, table: str, column: str, after: int
         where.append("rowid <= ?")
         params.append(last)
     query = f"SELECT CAST({column} AS BLOB) FROM {table} WHERE {' AND '.join(where)}"
-    return sum(1 for (blob,) in conn.execute(query, params) if not db.is_utf8(blob))
+    return sum(1 for (blob,) in conn.execute(query, params) if not lenient.is_utf8(blob))
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import stat
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from omega_db import lenient
 from omega_db.errors import BadDatabaseError, BusyError, OmegaDbError
 
 DEFAULT_TIMEOUT = 10.0
@@ -57,103 +56,14 @@ def uri(path: Path, mode: str) -> str:
     return "file:" + urllib.parse.quote(os.fsencode(path.absolute())) + f"?mode={mode}"
 
 
-class Replaced:
-    """The stored text values that were not UTF-8 (only damage makes them) and were shown with U+FFFD.
-
-    Counted once per distinct value (by its bytes): a command may read the same value twice.
-    """
-
-    LIMIT = 1_000_000  # distinct values remembered; past it each one counts (memory stays bounded)
-
-    def __init__(self) -> None:
-        self._seen: set[int] = set()
-        self._more = 0
-
-    @property
-    def values(self) -> int:
-        """How many values were replaced."""
-        return len(self._seen) + self._more
-
-    def add(self, data: bytes) -> None:
-        """Count a value whose bytes are not UTF-8 (its raw bytes)."""
-        if len(self._seen) < self.LIMIT:
-            self._seen.add(hash(data))
-        else:
-            self._more += 1
-
-    def reset(self) -> None:
-        """Start counting afresh (each command counts its own)."""
-        self._seen.clear()
-        self._more = 0
-
-
-REPLACED = Replaced()  # one count per process: the CLI runs one command at a time
-
-
-def decode(data: bytes) -> str:
-    """A stored text value as str: bytes that are not UTF-8 become U+FFFD, and the value is counted."""
-    try:
-        return data.decode()
-    except UnicodeDecodeError:
-        REPLACED.add(data)
-        return data.decode("utf-8", "replace")
-
-
-def is_utf8(data: bytes) -> bool:
-    """True if data is valid UTF-8 (one pass in C; ASCII, the common case, is checked faster still)."""
-    if data.isascii():
-        return True
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def readable(exc: UnicodeDecodeError) -> sqlite3.DatabaseError:
-    """The error SQLite reported, whose message sqlite3 could not decode: it quotes damaged bytes.
-
-    sqlite3 decodes SQLite's error messages strictly, so "malformed database schema (<a name
-    that is not UTF-8>)" arrives as a UnicodeDecodeError instead of a DatabaseError.
-    """
-    message = bytes(exc.object).decode("utf-8", "replace")
-    error = sqlite3.DatabaseError(message)
-    if "malformed" in message:
-        error.sqlite_errorname = "SQLITE_CORRUPT"  # type: ignore[attr-defined]
-    return error
-
-
-class Connection(sqlite3.Connection):
-    """A connection whose statements fail with sqlite3 errors only, whatever the file holds."""
-
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        """As sqlite3's, but a message quoting damaged bytes arrives as the DatabaseError it is."""
-        try:
-            return super().execute(sql, parameters)
-        except UnicodeDecodeError as exc:
-            raise readable(exc) from None
-
-    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
-        """As sqlite3's, but a message quoting damaged bytes arrives as the DatabaseError it is."""
-        try:
-            return super().executemany(sql, parameters)
-        except UnicodeDecodeError as exc:
-            raise readable(exc) from None
-
-
 def connect(database: str | Path, *, uri: bool = False, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
     """A connection to a file that may be damaged: we own its transactions (autocommit), its text
-    reads leniently (U+FFFD, counted) and its errors are sqlite3 errors (see readable)."""
-    conn = sqlite3.connect(database, uri=uri, timeout=timeout, isolation_level=None, factory=Connection)
-    return lenient(conn)
-
-
-def lenient(conn: sqlite3.Connection) -> sqlite3.Connection:
-    """Let conn read text that is not UTF-8 (a damaged file) as U+FFFD instead of failing."""
-    # The sqlite3 module's own decoding raises UnicodeDecodeError on one bad byte anywhere
-    # in a fetched value, which stops the whole command. This costs a Python call per text
-    # value: the listings' bulk path (answers.py) reads optimistically with str instead.
-    conn.text_factory = decode
+    reads leniently (U+FFFD, counted) and its errors are sqlite3 errors (see lenient.readable)."""
+    conn = sqlite3.connect(database, uri=uri, timeout=timeout, isolation_level=None, factory=lenient.Connection)
+    # The sqlite3 module's own decoding raises UnicodeDecodeError on one bad byte anywhere in a
+    # fetched value, which stops the whole command. This costs a Python call per text value:
+    # the listings' bulk path (answers.py) reads optimistically with str instead.
+    conn.text_factory = lenient.decode
     return conn
 
 
@@ -212,15 +122,6 @@ def create_file(path: Path) -> None:
         raise BadDatabaseError(f"cannot create {path}: {exc.strerror}.") from None
 
 
-# Characters that must not reach a terminal raw: C0, DEL, C1, and what str.splitlines breaks on.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def visible(text: str) -> str:
-    """Text read from a file (SQLite's messages quote its names) with control characters as \\xNN."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
-
-
 def write_version(path: Path) -> int | None:
     """The header's file format write version (byte 18): above 2, SQLite opens the file read-only."""
     try:
@@ -248,7 +149,7 @@ def is_damage(exc: sqlite3.Error, path: Path) -> bool:
 def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
     """The OmegaDbError that explains a sqlite3 error met while working on path."""
     name = getattr(exc, "sqlite_errorname", "") or ""
-    text = visible(str(exc))  # a damaged name it quotes may hold anything
+    text = lenient.visible(str(exc))  # a damaged name it quotes may hold anything
     if name in _BUSY or "database is locked" in text or "database table is locked" in text:
         return BusyError(
             f"{path} is locked by another process (is OMEGA running?); "
@@ -312,7 +213,7 @@ def translate_errors(path: Path) -> Iterator[None]:
     except sqlite3.Error as exc:
         raise error_for(exc, path) from exc
     except UnicodeDecodeError as exc:  # a message met while fetching rows (Connection converts the others)
-        error = readable(exc)
+        error = lenient.readable(exc)
         raise error_for(error, path) from error
 
 
