@@ -169,11 +169,13 @@ def lenient(path: Path) -> sqlite3.Connection:
 
 
 def recorded(path: Path) -> list[str] | None:
-    """The migrations a file records, None if they cannot be read."""
+    """The migrations a file records (none in an empty database), None if they cannot be read."""
     try:
         conn = lenient(path)
         try:
-            return sorted(n for (n,) in conn.execute("SELECT name FROM _migrations"))
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone():
+                return []
+            return sorted(str(n) for (n,) in conn.execute("SELECT name FROM _migrations"))
         finally:
             conn.close()
     except (sqlite3.Error, UnicodeDecodeError):  # a message quoting damaged bytes
