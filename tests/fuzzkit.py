@@ -175,7 +175,10 @@ def recorded(path: Path) -> list[str] | None:
         try:
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone():
                 return []
-            return sorted(str(n) for (n,) in conn.execute("SELECT name FROM _migrations"))
+            # Exactly as omega-db reads it (history.py): in a damaged file the table and its index
+            # can disagree, and a query that needs only the name reads the index.
+            query = "SELECT coalesce(CAST(name AS TEXT), ''), CAST(applied_at AS TEXT) FROM _migrations ORDER BY 1"
+            return [name for name, _ in conn.execute(query)]
         finally:
             conn.close()
     except (sqlite3.Error, UnicodeDecodeError):  # a message quoting damaged bytes
