@@ -27,6 +27,8 @@ LAYERS: dict[str, int] = {
     "choices": 0,
     "text": 0,
     "sql": 0,
+    "lenient": 0,
+    "decoding": 0,
     "chain": 1,
     "db": 1,
     "paths": 1,

@@ -19,7 +19,7 @@ from tests.omega_runner import OMEGA_003, OMEGA_013, half_003, half_011, run_lik
 
 CHECK_NAMES = [
     "integrity", "history", "pending", "half-applied", "effects", "schema", "foreign-keys",
-    "fts5-index", "project-not-null", "lessons-per-scope", "outcome-scores",
+    "fts5-index", "project-not-null", "lessons-per-scope", "outcome-scores", "text-encoding",
 ]
 
 

@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from omega_db import db
+from omega_db import db, decoding
 from omega_db.choices import TaskStatus
 from omega_db.errors import MissingMigrationError
 
 BATCH_ROWS = 2_000  # small enough to keep memory flat, big enough for few writes
+_UNDECODABLE = "Could not decode to UTF-8"  # how sqlite3 reported bad text before it raised UnicodeDecodeError
+# A string in the JSON SQLite writes: it escapes '"' and '\\' inside strings, and keys are ASCII.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, decoded with surrogateescape
+
+
+def _repaired(row: bytes) -> bytes:
+    """A row's JSON with U+FFFD for bytes that are not UTF-8, its damaged values counted."""
+    if decoding.is_utf8(row):
+        return row
+    for string in _JSON_STRING.finditer(row.decode("utf-8", "surrogateescape")):
+        if _ESCAPED.search(string[0]):
+            decoding.REPLACED.add(string[0].encode("utf-8", "surrogateescape"))
+    return row.decode("utf-8", "replace").encode()
+
+
+def _json_object(columns: tuple[str, ...], row: tuple[object, ...]) -> bytes:
+    """A row as SQLite's json_object writes it; a BLOB as its bytes read as text (U+FFFD, counted)."""
+    import json  # only a damaged file's export comes here
+
+    def value(item: object) -> str:
+        if isinstance(item, bytes):
+            item = decoding.decode(item)
+        if isinstance(item, float) and not math.isfinite(item):
+            return "9.0e+999" if item > 0 else "-9.0e+999"  # as SQLite writes infinity (3.43 on)
+        return json.dumps(item, ensure_ascii=False)
+
+    return ("{" + ",".join(f"{json.dumps(c)}:{value(v)}" for c, v in zip(columns, row, strict=True)) + "}").encode()
 
 
 class ListingKind(str, Enum):
@@ -79,20 +109,70 @@ class Answer:
         return int(self.conn.execute(self.total.count_sql, self.total.count_params).fetchone()[0])
 
     def batches(self, size: int = BATCH_ROWS) -> Iterator[list[tuple[object, ...]]]:
-        """The rows as tuples, a bounded batch at a time (never all in memory)."""
+        """The rows as tuples, a bounded batch at a time (never all in memory).
+
+        Text that is not UTF-8 (only damage makes it) reads as U+FFFD and is counted in decoding.REPLACED.
+        """
         at = {name: i for i, name in enumerate(self.columns)}
-        fields = [at.get(name, 0) for name in ("id", "project", "updated_at")]
-        yield from self._stream(self.sql, self.head.sql if self.head else "", size,
-                                lambda row: tuple(row[i] for i in fields))
+        where = [at.get(name, 0) for name in ("id", "project", "updated_at")]
+
+        def fields(row: tuple[object, ...]) -> tuple[object, ...]:
+            return tuple(row[i] for i in where)
+
+        head = self.head.sql if self.head else ""
+        sent = 0
+        try:
+            # SQLite's own decoding, in C: a healthy file pays nothing for the damaged one's sake.
+            with self._text_as(str):
+                for rows in self._stream(self.sql, head, size, fields):
+                    yield rows
+                    sent += len(rows)
+            return
+        except (UnicodeDecodeError, sqlite3.OperationalError) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not str(exc).startswith(_UNDECODABLE):
+                raise
+        # A value that is not UTF-8: read again, decoding leniently, from the row where the
+        # first read stopped. reading() holds one snapshot, so the rows are the same ones.
+        for rows in self._stream(self.sql, head, size, fields):
+            if sent >= len(rows):
+                sent -= len(rows)
+                continue
+            yield rows[sent:]
+            sent = 0
 
     def json_batches(self, size: int = BATCH_ROWS) -> Iterator[list[bytes]]:
-        """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time."""
-        previous = self.conn.text_factory
-        # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
-        self.conn.text_factory = bytes
+        """Each row as one JSON object in UTF-8, as SQLite wrote it, a bounded batch at a time.
+
+        SQLite copies text into JSON byte for byte: a value that is not UTF-8 (damage) is
+        shown with U+FFFD, as in the other formats, and counted in decoding.REPLACED.
+        """
+        sent = 0
         try:
-            for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size, _json_fields):
-                yield [row[0] for row in rows]  # type: ignore[misc]
+            # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
+            with self._text_as(bytes):
+                for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size, _json_fields):
+                    batch: list[bytes] = [row[-1] for row in rows]  # type: ignore[misc]
+                    yield batch if decoding.is_utf8(b"".join(batch)) else [_repaired(text) for text in batch]
+                    sent += len(batch)
+            return
+        except sqlite3.OperationalError as exc:
+            if "JSON" not in str(exc):  # "JSON cannot hold BLOB values": a BLOB where text belongs
+                raise
+        # Damage SQLite's JSON cannot hold: the rows from where it stopped are read as values
+        # (the same snapshot) and each written here, a BLOB's bytes as text.
+        for rows in self.batches(size):
+            if sent >= len(rows):
+                sent -= len(rows)
+                continue
+            yield [_json_object(self.columns, row) for row in rows[sent:]]
+            sent = 0
+
+    @contextlib.contextmanager
+    def _text_as(self, factory: type) -> Iterator[None]:
+        previous = self.conn.text_factory
+        self.conn.text_factory = factory
+        try:
+            yield
         finally:
             self.conn.text_factory = previous
 
@@ -153,7 +233,7 @@ def _json_fields(row: tuple[object, ...]) -> tuple[object, ...]:
     """id, project and updated_at of a row given as one JSON object (bytes)."""
     import json
 
-    value = json.loads(row[0])  # type: ignore[arg-type]
+    value = json.loads(bytes(row[0]).decode("utf-8", "replace"))  # type: ignore[arg-type]
     return value.get("id"), value.get("project"), value.get("updated_at")
 
 
@@ -163,7 +243,9 @@ def reading(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Iterator[sqli
     conn = db.connect_readonly(path, timeout=timeout)
     try:
         with db.translate_errors(path):
-            conn.execute("BEGIN")  # one snapshot: Answer.count() agrees with the rows
+            # One snapshot for the whole listing (a read transaction; closing ends it): its
+            # queries agree with each other, and batches() can read again from where it stopped.
+            conn.execute("BEGIN")
             yield conn
     except MissingMigrationError as exc:  # the query knows the table, only we know the file
         raise MissingMigrationError(f"{path}: {exc.message}") from None

@@ -30,7 +30,9 @@ def table_state(conn: sqlite3.Connection) -> TableState:
     """Every table's CREATE text and root page: what changes when a table is altered or rebuilt."""
     return {
         name: (text or "", rootpage or 0)
-        for name, text, rootpage in conn.execute("SELECT name, sql, rootpage FROM sqlite_master WHERE type = 'table'")
+        for name, text, rootpage in conn.execute(
+            "SELECT CAST(name AS TEXT), CAST(sql AS TEXT), rootpage FROM sqlite_master WHERE type = 'table'"
+        )
     }
 
 

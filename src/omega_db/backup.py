@@ -120,7 +120,7 @@ def _copy(
             on_progress(total - remaining, total)
 
     try:
-        dest = sqlite3.connect(partial, isolation_level=None)
+        dest = db.connect(partial)
         try:
             # One read transaction around every step: without it, each step that
             # finds the file changed by OMEGA restarts the copy, forever under a
@@ -209,7 +209,7 @@ def copy_file(database: Path, *, advice: str) -> Path:
 def _plain(path: Path) -> None:
     """Make a whole WAL-mode copy a rollback-journal file, as every backup is; leave one SQLite cannot read."""
     try:
-        conn = sqlite3.connect(db.uri(path, "rw"), uri=True, isolation_level=None)
+        conn = db.connect(db.uri(path, "rw"), uri=True)
         try:
             conn.execute("PRAGMA journal_mode = DELETE")
         finally:

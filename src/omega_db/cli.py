@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, cli_backups, cli_core, cli_listings, output
+from omega_db import __version__, cli_backups, cli_core, cli_listings, decoding, output
 from omega_db.choices import DEBUG_KEY
 from omega_db.errors import OmegaDbError
 from omega_db.options import DEBUG_ENV, ConfigOpt, DebugOpt
@@ -29,12 +29,27 @@ def _traceback() -> None:
         traceback.print_exc()
 
 
+def _noting_replaced(command: Any, ctx: typer.Context) -> Any:
+    """Run the command; once it has answered (exit 0 or 1), a note if stored text was not UTF-8."""
+    answered = False
+    try:
+        result, answered = command(ctx), True
+        return result
+    except typer.Exit as exc:
+        answered = exc.exit_code in (0, 1)  # verify's "not ok" is an answer too; an error is not
+        raise
+    finally:
+        if answered and (note := decoding.REPLACED.note()):
+            output.note(note)
+
+
 class _ErrorBoundary(TyperGroup):
     """The one place where errors become a sentence on stderr and an exit code."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        decoding.REPLACED.reset()
         try:
-            return super().invoke(ctx)
+            return _noting_replaced(super().invoke, ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # Typer's own control flow and usage errors (exit 2)
         except OmegaDbError as exc:

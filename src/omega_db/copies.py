@@ -35,7 +35,7 @@ def open_copy(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> sqlite3.Con
     if is_wal_file(path) and not os.path.lexists(f"{path}-wal"):
         target += "&immutable=1"
     with db.translate_errors(path):
-        conn = sqlite3.connect(target, uri=True, timeout=timeout, isolation_level=None)
+        conn = db.connect(target, uri=True, timeout=timeout)
         try:
             conn.execute("PRAGMA query_only = ON")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -69,7 +69,9 @@ def reason(exc: OmegaDbError) -> str:
 
 def ordinary_tables(conn: sqlite3.Connection) -> list[str]:
     """The tables that hold rows: not SQLite's own, not virtual tables nor their shadow tables."""
-    rows = conn.execute("SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table'").fetchall()
+    rows = conn.execute(  # CAST: what a damaged file holds as a BLOB is still text
+        "SELECT CAST(name AS TEXT), coalesce(CAST(sql AS TEXT), '') FROM sqlite_master WHERE type = 'table'"
+    ).fetchall()
     virtual = [name for name, text in rows if text.upper().startswith("CREATE VIRTUAL")]
     return sorted(
         name for name, text in rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from omega_db import db, schema, sql
+from omega_db import db, decoding, schema, sql
 from omega_db.checks import FAIL, OK, WARNING, Context, Verdict, is_busy, named
 
 
@@ -44,7 +44,7 @@ def _fts_problem(path: Path, name: str, create_sql: str, timeout: float) -> str 
     rank 0 checks the index alone: OMEGA indexes only user messages, so comparing
     the index with the whole messages table would call every healthy file corrupt.
     """
-    mem = sqlite3.connect("file::memory:", uri=True, isolation_level=None, timeout=timeout)
+    mem = db.connect("file::memory:", uri=True, timeout=timeout)
     try:
         mem.execute("ATTACH DATABASE ? AS src", (db.uri(path, "ro"),))
         mem.execute(create_sql)
@@ -157,3 +157,90 @@ def check_scores(ctx: Context) -> Verdict:
     if n:
         return FAIL, f"{n} outcome(s) have a score other than -1, 0 or 1"
     return OK, "every score is -1, 0 or 1"
+
+
+SCAN_BYTES = 4 << 20  # text read per query when scanning: big enough for few queries, small enough for memory
+_SEP = "char(10)"  # joins the values of a chunk: ASCII, so it never completes a broken sequence
+
+
+@named("text-encoding")
+def check_text_encoding(ctx: Context) -> Verdict:
+    """Every stored text value is valid UTF-8: OMEGA writes nothing else, so anything else is damage."""
+    if ctx.quick:
+        return OK, "not scanned (--quick); the full verify reads every text value"
+    encoding = ctx.conn.execute("PRAGMA encoding").fetchone()[0]
+    if encoding != "UTF-8":
+        return WARNING, f"the file stores text as {encoding}, OMEGA as UTF-8; not scanned"
+    tables = {"sqlite_master": True}  # the schema's own text too
+    tables.update((t.name, not t.without_rowid) for t in ctx.actual.tables.values() if not t.virtual)
+    found: list[str] = []
+    unread: list[str] = []
+    total = 0
+    for table, rowid in tables.items():
+        try:
+            bad = _invalid_text(ctx.conn, table, rowid=rowid)
+        except sqlite3.DatabaseError as exc:
+            if is_busy(exc):
+                raise
+            unread.append(f"{table} ({exc})")
+            continue
+        for column, n in bad.items():
+            total += n
+            found.append(f"{table}.{column} ({n})")
+    if found:
+        tail = f"; could not read {', '.join(unread)}" if unread else ""
+        return FAIL, (f"{total} text value(s) are not valid UTF-8, which OMEGA never writes (damage): "
+                      f"{', '.join(found)}{tail}")
+    if unread:
+        return FAIL, f"could not read {', '.join(unread)}"
+    return OK, f"every text value is valid UTF-8 ({len(tables)} tables scanned)"
+
+
+def _invalid_text(conn: sqlite3.Connection, table: str, *, rowid: bool = True) -> dict[str, int]:
+    """The columns of table holding text values that are not UTF-8, with their count.
+
+    A chunk of rows at a time: SQLite joins each column's values in the chunk (group_concat)
+    and hands them over as one BLOB (CAST: no decoding on the way), which Python checks with
+    one decode. Only a chunk that fails is read again, value by value, to count. Chunks follow
+    the rowid (a seek each), sized to hold about SCAN_BYTES of text whatever the rows' size.
+    """
+    q = sql.quote(table)
+    columns = [row[1] for row in conn.execute("SELECT * FROM pragma_table_info(?)", (table,))]
+    if not columns:
+        return {}
+    if not rowid:  # WITHOUT ROWID (no OMEGA table is): value by value
+        return {c: n for c in columns if (n := _count_invalid(conn, q, sql.quote(c), None, None))}
+    joined = ", ".join(f"CAST(group_concat({sql.quote(c)}, {_SEP}) AS BLOB)" for c in columns)
+    scan = f"SELECT max(r), {joined} FROM (SELECT rowid AS r, * FROM {q} WHERE {{where}} ORDER BY rowid LIMIT ?)"
+    first, then = scan.format(where="1"), scan.format(where="rowid > ?")
+    bad: dict[str, int] = {}
+    after: int | None = None
+    rows = 256
+    while True:
+        params = (rows,) if after is None else (after, rows)
+        last, *blobs = conn.execute(first if after is None else then, params).fetchone()
+        if last is None:
+            return bad
+        if after is not None and last <= after:  # a seek past `after` found no later row: never loop
+            raise sqlite3.DatabaseError(f"rowids go backwards after {after}, as in a damaged b-tree")
+        for column, blob in zip(columns, blobs, strict=True):
+            if blob is not None and not decoding.is_utf8(blob):
+                bad[column] = bad.get(column, 0) + _count_invalid(conn, q, sql.quote(column), after, last)
+        size = sum(len(blob) for blob in blobs if blob is not None)
+        rows = max(16, min(65536, rows * SCAN_BYTES // max(size, 1)))
+        after = last
+
+
+def _count_invalid(conn: sqlite3.Connection, table: str, column: str, after: int | None, last: int | None) -> int:
+    """How many text values of column, in the rows after `after` up to `last` (None: no bound), are not UTF-8."""
+    where = [f"typeof({column}) = 'text'"]
+    params: list[int] = []
+    if after is not None:
+        where.append("rowid > ?")
+        params.append(after)
+    if last is not None:
+        where.append("rowid <= ?")
+        params.append(last)
+    query = f"SELECT CAST({column} AS BLOB) FROM {table} WHERE {' AND '.join(where)}"
+    return sum(1 for (blob,) in conn.execute(query, params) if not decoding.is_utf8(blob))
+

@@ -10,8 +10,10 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
+from omega_db import decoding, lenient
 from omega_db.choices import DEFAULT_TIMEOUT  # db.DEFAULT_TIMEOUT as before, defined where start-up pays nothing
 from omega_db.errors import BadDatabaseError, BusyError, OmegaDbError
+from omega_db.text import visible
 
 SORTER_THREADS = min(4, os.cpu_count() or 1)  # helper threads the sorter may start
 
@@ -55,17 +57,23 @@ def uri(path: Path, mode: str) -> str:
     return "file:" + urllib.parse.quote(os.fsencode(path.absolute())) + f"?mode={mode}"
 
 
-def _configure(conn: sqlite3.Connection) -> sqlite3.Connection:
-    # isolation_level=None: we own transactions (BEGIN IMMEDIATE ... COMMIT);
-    # the sqlite3 module must not open or commit any behind our back.
-    conn.isolation_level = None
+def connect(database: str | Path, *, uri: bool = False, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
+    """A connection to a file that may be damaged: we own its transactions (autocommit), its text
+    reads leniently (U+FFFD, counted) and its errors are sqlite3 errors (see lenient.readable)."""
+    conn = sqlite3.connect(database, uri=uri, timeout=timeout, isolation_level=None, factory=lenient.Connection)
+    # The sqlite3 module's own decoding raises UnicodeDecodeError on one bad byte anywhere in a
+    # fetched value, which stops the whole command. This costs a Python call per text value:
+    # the listings' bulk path (answers.py) reads optimistically with str instead.
+    conn.text_factory = decoding.decode
     return conn
 
 
 def _open(path: Path, mode: str, timeout: float, setup: tuple[str, ...]) -> sqlite3.Connection:
     check_readable(path)
     with translate_errors(path):
-        conn = _configure(sqlite3.connect(uri(path, mode), uri=True, timeout=timeout))
+        # isolation_level=None (in connect): we own transactions (BEGIN IMMEDIATE ... COMMIT);
+        # the sqlite3 module must not open or commit any behind our back.
+        conn = connect(uri(path, mode), uri=True, timeout=timeout)
         try:
             for pragma in setup:
                 conn.execute(pragma)
@@ -115,10 +123,34 @@ def create_file(path: Path) -> None:
         raise BadDatabaseError(f"cannot create {path}: {exc.strerror}.") from None
 
 
+def write_version(path: Path) -> int | None:
+    """The header's file format write version (byte 18): above 2, SQLite opens the file read-only."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(19)
+    except OSError:
+        return None
+    return header[18] if len(header) == 19 and header.startswith(b"SQLite format 3\x00") else None
+
+
+_UNKNOWN_FORMAT = "unsupported file format"  # a schema format number SQLite does not know (header bytes 44-47)
+
+
+def is_damage(exc: sqlite3.Error, path: Path) -> bool:
+    """True if exc says the file itself is not what SQLite can read and write: damaged, not a database,
+    a header naming a format SQLite does not know, or one that says "read only" (write version above 2)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return (
+        name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
+        or _UNKNOWN_FORMAT in str(exc)
+        or (name.startswith(_READONLY_PREFIX) and (write_version(path) or 0) > 2)
+    )
+
+
 def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
     """The OmegaDbError that explains a sqlite3 error met while working on path."""
     name = getattr(exc, "sqlite_errorname", "") or ""
-    text = str(exc)
+    text = visible(str(exc))  # a damaged name it quotes may hold anything
     if name in _BUSY or "database is locked" in text or "database table is locked" in text:
         return BusyError(
             f"{path} is locked by another process (is OMEGA running?); "
@@ -136,12 +168,22 @@ def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
             f"{path} cannot be opened: its folder is read-only and SQLite must create a file beside it "
             f"({path.name}-shm for a WAL database, or a journal); make the folder writable for this user."
         )
+    if name.startswith(_READONLY_PREFIX) and (write_version(path) or 0) > 2:
+        return BadDatabaseError(
+            f"{path} cannot be written: its header says a file format SQLite only reads (write version "
+            f"{write_version(path)}), which a damaged header or a newer SQLite makes; restore it from a backup."
+        )
     if name.startswith(_READONLY_PREFIX) or "readonly database" in text:
         return BadDatabaseError(
             f"{path} cannot be written (read-only file or folder); check its permissions."
         )
     if name == "SQLITE_NOTADB" or "file is not a database" in text:
         return BadDatabaseError(f"{path} is not a SQLite database; check the path.")
+    if _UNKNOWN_FORMAT in text:
+        return BadDatabaseError(
+            f"{path} cannot be read: its header names a file format SQLite does not know, which a damaged "
+            "header or a newer SQLite makes; restore it from a backup."
+        )
     if name in _NOT_A_DB or "malformed" in text:
         return BadDatabaseError(
             f"{path} is damaged ({text}); restore it from a backup, or run `omega-db verify` for details."
@@ -171,6 +213,9 @@ def translate_errors(path: Path) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise error_for(exc, path) from exc
+    except UnicodeDecodeError as exc:  # a message met while fetching rows (Connection converts the others)
+        error = lenient.readable(exc)
+        raise error_for(error, path) from error
 
 
 @contextlib.contextmanager

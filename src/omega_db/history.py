@@ -46,11 +46,14 @@ def read_recorded(conn: sqlite3.Connection) -> tuple[dict[str, str | None], bool
     """The recorded migrations (name -> applied_at) and whether the bootstrap rule applies."""
     recorded: dict[str, str | None] = {}
     if db.table_exists(conn, "_migrations"):
-        recorded = dict(conn.execute("SELECT name, applied_at FROM _migrations ORDER BY name"))
+        # CAST: a damaged file may hold a name as a BLOB, a number or NULL; it is compared as text.
+        recorded = dict(conn.execute(
+            "SELECT coalesce(CAST(name AS TEXT), ''), CAST(applied_at AS TEXT) FROM _migrations ORDER BY 1"
+        ))
     bootstrap = False
     if not recorded:
         row = conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'conversations'"
+            "SELECT CAST(sql AS TEXT) FROM sqlite_master WHERE type = 'table' AND name = 'conversations'"
         ).fetchone()
         bootstrap = bool(row and row[0] and re.search(r"\bsummary\b", row[0], re.IGNORECASE))
     if bootstrap:

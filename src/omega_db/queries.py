@@ -23,9 +23,9 @@ def _project_expr(conn: sqlite3.Connection, table: str) -> str | None:
 
 def project_counts(conn: sqlite3.Connection) -> list[dict[str, object]]:
     """One row per project (the general scope '' always first) with its outcome, lesson and pending task counts."""
-    counts: dict[str, dict[str, object]] = {}
+    counts: dict[str | None, dict[str, object]] = {}
 
-    def row(project: str) -> dict[str, object]:
+    def row(project: str | None) -> dict[str, object]:
         return counts.setdefault(
             project, {"project": project, "outcomes": 0, "lessons": 0, "pending_tasks": 0}
         )
@@ -40,13 +40,14 @@ def project_counts(conn: sqlite3.Connection) -> list[dict[str, object]]:
         scope = _project_expr(conn, table)
         if scope is None:
             continue
-        query = f"SELECT {scope}, count(*) FROM {table}{where} GROUP BY 1"
+        # CAST: a damaged file may hold a project as a BLOB or a number; NULL stays NULL (None).
+        query = f"SELECT CAST({scope} AS TEXT), count(*) FROM {table}{where} GROUP BY 1"
         if scope == "project" and not where:  # grouped in the order of the (sender_id, project) index: no sort
             inner = f"SELECT project, count(*) AS n FROM {table} GROUP BY sender_id, 1"  # of every row, 3x faster
-            query = f"SELECT project, sum(n) FROM ({inner}) GROUP BY 1"
+            query = f"SELECT CAST(project AS TEXT), sum(n) FROM ({inner}) GROUP BY 1"
         for project, count in conn.execute(query):
             row(project)[key] = count
-    return [counts[name] for name in sorted(counts)]
+    return [counts[name] for name in sorted(counts, key=lambda name: (name is None, name or ""))]
 
 
 # --- lessons, outcomes, tasks --------------------------------------------------

@@ -218,7 +218,7 @@ def _write_copy(
     src = copies.open_copy(source, timeout=timeout)
     try:
         try:
-            dest = sqlite3.connect(temp, isolation_level=None)
+            dest = db.connect(temp)
             try:
                 src.backup(dest, pages=4096)
                 dest.execute("PRAGMA journal_mode = DELETE")
@@ -255,7 +255,7 @@ def _settle_and_keep(target: Path, shown: Path, timeout: float) -> tuple[dict[st
     A file SQLite cannot read at all is kept as it is. Returns its row counts and the copy.
     """
     try:
-        conn = sqlite3.connect(db.uri(target, "rw"), uri=True, timeout=timeout, isolation_level=None)
+        conn = db.connect(db.uri(target, "rw"), uri=True, timeout=timeout)
     except sqlite3.Error as exc:
         raise db.error_for(exc, shown) from exc
     try:
@@ -283,8 +283,7 @@ def _settle_and_keep(target: Path, shown: Path, timeout: float) -> tuple[dict[st
         conn.execute("ROLLBACK")
         return counts, kept
     except sqlite3.Error as exc:
-        name = getattr(exc, "sqlite_errorname", "") or ""
-        if not name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        if not db.is_damage(exc, target):
             raise db.error_for(exc, shown) from exc
     finally:
         conn.close()  # the last connection: SQLite removes the (now empty) -wal and -shm

@@ -134,7 +134,10 @@ def read(conn: sqlite3.Connection) -> Schema:
     kinds = {row[1]: row[2] for row in conn.execute("PRAGMA main.table_list") if row[0] == "main"}
     master = {
         name: (kind, tbl, text or "")
-        for kind, name, tbl, text in conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master")
+        for kind, name, tbl, text in conn.execute(  # CAST: what a damaged file holds as a BLOB is still text
+            "SELECT CAST(type AS TEXT), CAST(name AS TEXT), CAST(tbl_name AS TEXT), CAST(sql AS TEXT) "
+            "FROM main.sqlite_master"
+        )
     }
     tables: dict[str, Table] = {}
     indexes: dict[str, Index] = {}
