@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omega_db import chain
+from omega_db import chain, output
 from omega_db.output import ReportFormat, error_console, note, write_json
+from omega_db.text import visible
 
 if TYPE_CHECKING:
     from omega_db.backups import Listed, Taken
     from omega_db.restore import Prepared, Restored
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def visible(text: object) -> str:
-    """Text safe to print: control characters (ESC, CR, C1...) shown as \\xNN escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", str(text))
-
-
-def size_label(n: int) -> str:
-    """1234567 -> '1.2 MiB'."""
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"
-
 
 def _out(line: str = "") -> None:
     sys.stdout.write(line + "\n")
@@ -50,7 +32,7 @@ def render_backup(taken: Taken, fmt: ReportFormat) -> None:
         for old in taken.pruned:
             note(f"deleted the old backup {visible(old)}")
         return
-    _out(f"Backup: {visible(taken.path)} ({size_label(taken.bytes)}, {chain.describe_version(taken.current)}; "
+    _out(f"Backup: {visible(taken.path)} ({output.size_label(taken.bytes)}, {chain.describe_version(taken.current)}; "
          "checked with quick_check)")
     for old in taken.pruned:
         _out(f"Deleted the old backup {visible(old)}")
@@ -100,7 +82,7 @@ def render_backups(database: Path, listed: list[Listed], fmt: ReportFormat) -> N
     rows = [
         (
             item.created.strftime("%Y-%m-%d %H:%M:%S"),
-            size_label(item.bytes),
+            output.size_label(item.bytes),
             "yes" if item.ok else "NO",
             chain.describe_version(item.current) if item.ok else visible(item.problem),
             visible(item.path.name),

@@ -147,6 +147,16 @@ def scope_label(project: str) -> str:
     return GENERAL_LABEL if project == "" else project
 
 
+def size_label(n: int) -> str:
+    """A file size a person reads at a glance: 1234567 -> '1.2 MiB'."""
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"
+
+
 def note(message: str) -> None:
     """A note for the person, on stderr, never mixed with data on stdout (control characters made visible)."""
     from omega_db.text import visible  # not on every start: --version never needs it

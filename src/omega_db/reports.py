@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from omega_db import chain, table
 from omega_db.checks import Severity
 from omega_db.migrate import EventKind
-from omega_db.output import GENERAL_LABEL, ReportFormat, error_console, scope_label, write_json
+from omega_db.output import GENERAL_LABEL, ReportFormat, error_console, scope_label, size_label, write_json
 from omega_db.screen import Painter, detect
 from omega_db.status import MigrationState
 from omega_db.text import visible
@@ -23,14 +23,6 @@ if TYPE_CHECKING:
 
 def _seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
 
 
 # --- migrate -----------------------------------------------------------------
@@ -156,7 +148,7 @@ def status_lines(st: Status) -> list[tuple[str, str]]:
     plan = st.plan
     lines = [
         ("Database", str(st.database)),
-        ("Size", _size(st.size)),
+        ("Size", size_label(st.size)),
         ("SQLite", st.sqlite_version),
         ("Journal mode", st.journal_mode),
         ("Current", chain.describe_version(plan.current)),
