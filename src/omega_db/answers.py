@@ -152,7 +152,7 @@ class Answer:
             with self._text_as(bytes):
                 for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size, _json_fields):
                     batch: list[bytes] = [row[-1] for row in rows]  # type: ignore[misc]
-                    yield batch if decoding.is_utf8(b"".join(batch)) else [_repaired(text) for text in batch]
+                    yield batch if decoding.all_utf8(batch) else [_repaired(text) for text in batch]
                     sent += len(batch)
             return
         except sqlite3.OperationalError as exc:

@@ -94,7 +94,9 @@ def connect_readonly(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3
 
 def connect_readwrite(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
     """Open an existing database for writing (mode=rw: never creates a file)."""
-    return _open(path, "rw", timeout, ())
+    # threads: the sorter's helper threads build a migration's indexes too (011's on a
+    # million outcomes: about 15% faster on two cores).
+    return _open(path, "rw", timeout, (f"PRAGMA threads = {SORTER_THREADS}",))
 
 
 def create_file(path: Path) -> None:

@@ -7,6 +7,8 @@ boundary reads the count on every start.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class Replaced:
     """The stored text values that were not UTF-8 (only damage makes them) and were shown with U+FFFD.
@@ -66,6 +68,17 @@ def is_utf8(data: bytes) -> bool:
         return True
     try:
         data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def all_utf8(values: Iterable[bytes]) -> bool:
+    """True if every value is valid UTF-8. Value by value: decoding a whole batch at once makes one
+    long string, widened whole by a single character past U+FFFF (an emoji), 2.5 times the cost."""
+    try:
+        for value in values:
+            value.decode()
     except UnicodeDecodeError:
         return False
     return True
