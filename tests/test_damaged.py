@@ -225,6 +225,20 @@ def test_verify_passes_text_encoding_on_a_healthy_file(runner: CliRunner, shared
     assert check["status"] == "ok" and check["detail"].startswith("every text value is valid UTF-8 (")
 
 
+def test_a_blob_where_text_belongs_counts_as_the_text_it_reads_as(runner: CliRunner, tmp_path: Path) -> None:
+    """Fuzz-like: a BLOB in a text column. Its bytes UTF-8: fine; not: counted once, as every command reads it."""
+    path = helpers.seeded(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute("INSERT INTO lessons (id, sender_id, domain, rule) VALUES ('fine', 'eve', 'd', X'41')")
+    conn.close()
+    assert checks_of(invoke(runner, "verify", str(path), "-f", "json"))["text-encoding"]["status"] == "ok"
+    conn = helpers.connect(path)
+    conn.execute("INSERT INTO lessons (id, sender_id, domain, rule) VALUES ('blob', 'eve', 'd', X'C3FF')")
+    conn.close()
+    detail = checks_of(invoke(runner, "verify", str(path), "-f", "json"))["text-encoding"]["detail"]
+    assert detail.startswith("1 text value(s) are not valid UTF-8") and detail.endswith("lessons.rule (1)")
+
+
 def test_verify_counts_exactly_across_many_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Values are checked a chunk at a time: a small chunk size makes hundreds of them."""
     path = helpers.seeded(tmp_path / "memory.db")

@@ -225,15 +225,20 @@ def _invalid_text(conn: sqlite3.Connection, table: str, *, rowid: bool = True) -
             raise sqlite3.DatabaseError(f"rowids go backwards after {after}, as in a damaged b-tree")
         for column, blob in zip(columns, blobs, strict=True):
             if blob is not None and not decoding.is_utf8(blob):
-                bad[column] = bad.get(column, 0) + _count_invalid(conn, q, sql.quote(column), after, last)
+                n = _count_invalid(conn, q, sql.quote(column), after, last)
+                if n:
+                    bad[column] = bad.get(column, 0) + n
         size = sum(len(blob) for blob in blobs if blob is not None)
         rows = max(16, min(65536, rows * SCAN_BYTES // max(size, 1)))
         after = last
 
 
 def _count_invalid(conn: sqlite3.Connection, table: str, column: str, after: int | None, last: int | None) -> int:
-    """How many text values of column, in the rows after `after` up to `last` (None: no bound), are not UTF-8."""
-    where = [f"typeof({column}) = 'text'"]
+    """How many text values of column, in the rows after `after` up to `last` (None: no bound), are not UTF-8.
+
+    A BLOB counts too (the chunk's check saw its bytes): OMEGA writes none, and every command
+    reads one where text belongs as text, U+FFFD and all."""
+    where = [f"typeof({column}) IN ('text', 'blob')"]
     params: list[int] = []
     if after is not None:
         where.append("rowid > ?")
