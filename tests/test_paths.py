@@ -122,3 +122,11 @@ def test_migrate_with_no_path_creates_data_memory_db_privately(runner: CliRunner
     assert stat.S_IMODE(created.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(created.parent.parent.stat().st_mode) == 0o700
     assert not (home / ".omega" / "memory.db").exists()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["status", "--help"], ["migrate", "--help"], ["backups", "--help"]])
+def test_help_gives_the_order_omega_uses(runner: CliRunner, args: list[str]) -> None:
+    text = " ".join(invoke(runner, *args).stdout.split())
+    for piece in ("$OMEGA_DB", "db_path", "~/.omega/data/memory.db"):
+        assert piece in text, (args, piece)
+    assert "~/.omega/memory.db " not in text.replace("where OMEGA kept it", "")  # only as the legacy place

@@ -77,7 +77,6 @@ class _ErrorBoundary(TyperGroup):
 app = typer.Typer(
     cls=_ErrorBoundary,
     name="omega-db",
-    help="Administer the OMEGA agent's memory database (~/.omega/data/memory.db).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
