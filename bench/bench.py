@@ -93,7 +93,7 @@ def byte_compile() -> str:
 def same_structure(mine: Path, theirs: Path) -> bool:
     """Both files have the same tables, columns, constraints, indexes and triggers (omega-db's
     comparison: the CREATE texts differ, upstream's 013 renames a table it wrote otherwise)."""
-    from omega_db import compare, schema
+    from omega_db.chain import compare, schema
 
     read = []
     for path in (mine, theirs):
@@ -193,7 +193,7 @@ def tools_sql(db013: Path, kind: str, **filters: object) -> str:
 
     So the shell answers exactly the question omega-db answers: same WHERE, same ORDER BY.
     """
-    from omega_db import queries
+    from omega_db.data import queries
 
     conn = sqlite3.connect(f"file:{db013}?mode=ro", uri=True)
     try:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from omega_db import migrate
+from omega_db.chain import migrate
 
 # Row counts at --scale 1.
 FULL = {

@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from omega_db import backup
+from omega_db.ground import online_copy
 from tests import helpers
 from tests.inputkit import Ran
 
@@ -89,7 +89,7 @@ def backup_of(path: Path) -> Path:
     """A backup of the database at path, made by omega-db's own online backup."""
     conn = helpers.connect(path)
     try:
-        return backup.backup(conn, path)
+        return online_copy.backup(conn, path)
     finally:
         conn.close()
 

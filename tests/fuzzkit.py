@@ -26,7 +26,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from omega_db import chain
+from omega_db.chain import files
 from omega_db.cli import app
 from tests import helpers
 
@@ -199,7 +199,7 @@ def quick_check(path: Path) -> bool:
 
 def chain_names() -> list[str]:
     """Every migration omega-db knows, in order."""
-    return [m.name for m in chain.discover()]
+    return [m.name for m in files.discover()]
 
 
 # --- running a command and judging its answer --------------------------------------------------

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from omega_db import migrate, schema
+from omega_db.chain import migrate, schema
 
 SENDERS = ("alice", "bob", "télé-42")
 DOMAINS = ("coding", "trading", "writing")
@@ -171,7 +171,7 @@ def backups(path: Path) -> list[Path]:
 
 
 def structure(path: Path) -> schema.Schema:
-    """A database's structure as omega-db reads it (compare two with omega_db.compare)."""
+    """A database's structure as omega-db reads it (compare two with omega_db.chain.compare)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         return schema.read(conn)

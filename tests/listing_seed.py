@@ -1,6 +1,6 @@
 """A project-scoped dataset for lessons/outcomes/tasks, and the tests' own SQL answers.
 
-The oracles below are written independently of omega_db.queries (P's lessons and
+The oracles below are written independently of omega_db.data.queries (P's lessons and
 the general ones are fetched by two queries and joined here, limits are applied
 in Python), so a mistake in the command's SQL cannot hide in both.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from omega_db import chain
+from omega_db.chain import files
 
 # OMEGA's own 003 uses ALTER TABLE; the second statement fails on a non-empty
 # conversations table ("Cannot add a column with non-constant default").
@@ -51,9 +51,9 @@ OMEGA_013 = (
 UPSTREAM = {"012": OMEGA_012, "013": OMEGA_013}
 
 
-def shipped(number: str) -> chain.Migration:
+def shipped(number: str) -> files.Migration:
     """omega-db's own migration file with that number (011 is OMEGA's 011 word for word)."""
-    return next(m for m in chain.discover() if m.number == number)
+    return next(m for m in files.discover() if m.number == number)
 
 
 def run_like_omega(path: Path, statements: tuple[str, ...] | list[str], *, record: str | None = None) -> str | None:

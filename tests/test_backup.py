@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import backups
+from omega_db.backups import catalogue
 from tests import helpers
 from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     HEADER_WAL,
@@ -53,7 +53,7 @@ def test_a_backup_holds_every_row_is_0600_and_says_where(runner: CliRunner, tmp_
     report = json.loads(ran.stdout)
     assert set(report) == {"path", "bytes", "current"}
     made = Path(report["path"])
-    assert made.parent == tmp_path and backups.parse_name(path, made.name) is not None
+    assert made.parent == tmp_path and catalogue.parse_name(path, made.name) is not None
     assert report["bytes"] == made.stat().st_size
     assert report["current"] == "013_multi_lessons"
     assert helpers.dump(made) == helpers.dump(path)
@@ -149,7 +149,7 @@ def test_two_backups_in_one_second_get_two_names(runner: CliRunner, tmp_path: Pa
     path = seeded(tmp_path / "memory.db")
     made = {json.loads(invoke(runner, "backup", str(path), "-f", "json").stdout)["path"] for _ in range(3)}
     assert len(made) == 3
-    assert all(backups.parse_name(path, Path(p).name) for p in made)
+    assert all(catalogue.parse_name(path, Path(p).name) for p in made)
 
 
 # --- --output ---------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_output_in_a_missing_folder_is_exit_2(runner: CliRunner, tmp_path: Path)
 def fill_folder(path: Path) -> tuple[list[str], list[str]]:
     """Old backups of path (real copies) and look-alikes; (backups oldest first, look-alikes)."""
     folder = path.parent
-    first = backups.take(path).path
+    first = catalogue.take(path).path
     olds = [
         f"{path.name}.bak-20250101T000000Z",
         f"{path.name}.bak-20250101T000000Z-2",
@@ -261,7 +261,7 @@ def test_keep_with_output_elsewhere_prunes_beside_the_database(runner: CliRunner
     ran = invoke(runner, "backup", str(path), "--output", str(target), "--keep", "2")
     assert ran.code == 0, ran.stderr
     assert target.exists()
-    assert [f.path.name for f in backups.find(path)] == [olds[-1], olds[-2]]
+    assert [f.path.name for f in catalogue.find(path)] == [olds[-1], olds[-2]]
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
@@ -324,7 +324,7 @@ def test_backup_table_output_says_where_and_what(runner: CliRunner, tmp_path: Pa
     path = seeded(tmp_path / "memory.db")
     ran = invoke(runner, "backup", str(path))
     assert ran.code == 0, ran.stderr
-    made = backups.find(path)[0].path
+    made = catalogue.find(path)[0].path
     assert ran.stdout.startswith(f"Backup: {made} (")
     assert "013_multi_lessons" in ran.stdout and "quick_check" in ran.stdout
 

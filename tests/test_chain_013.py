@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import compare
+from omega_db.chain import compare
 from tests import helpers
 from tests.inputkit import invoke, one_sentence
 from tests.omega_runner import OMEGA_012, OMEGA_013, run_like_omega

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import answers, data_checks, queries
 from omega_db.cli import app
-from omega_db.verify import verify
+from omega_db.data import queries
+from omega_db.data.listing import snapshot
+from omega_db.verify import data_checks
+from omega_db.verify.run import verify
 from tests import helpers
 from tests.inputkit import COMMANDS, Ran, args_for, invoke, one_sentence
 
@@ -153,7 +155,7 @@ def test_every_row_comes_once_when_a_later_batch_is_damaged(tmp_path: Path, list
     plant(path, table, key, column, b"\xf0\x9f\x98 cut")
 
     def rows(db_file: Path) -> list[tuple[object, ...]]:
-        with answers.reading(db_file) as conn:
+        with snapshot(db_file) as conn:
             answer = getattr(queries, listing)(conn, limit=0)
             return [row for batch in answer.batches(size=5) for row in batch]
 
@@ -169,7 +171,7 @@ def test_every_row_comes_once_when_a_later_batch_is_damaged(tmp_path: Path, list
 
 def test_a_connection_reads_damaged_text_without_failing(tmp_path: Path) -> None:
     """The core API too: a read-only connection gives U+FFFD, never UnicodeDecodeError."""
-    from omega_db import db, decoding
+    from omega_db.ground import db, decoding
 
     path = helpers.seeded(tmp_path / "memory.db")
     plant(path, "lessons", "lesson-3", "rule", b"\x80\x81")

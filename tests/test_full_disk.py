@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from omega_db import migrate
+from omega_db.chain import migrate
 from tests import helpers
 from tests.faultkit import M010, M013, assert_at_a_migration, copy_db
 from tests.inputkit import one_sentence

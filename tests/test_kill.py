@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from omega_db import compare, migrate
+from omega_db.chain import compare, migrate
 from tests import helpers
 from tests.faultkit import (
     COLUMNS_010,

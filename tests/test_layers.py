@@ -1,8 +1,11 @@
-"""The package's shape, read from its imports: layers, no cycles, no private name across modules.
+"""The package's shape, read from its folders and imports: layers, no cycles, no private name across modules.
 
-LAYERS is the one place the layers are written down (the README's Development
-section shows the same table). A module may import only modules of a lower
-layer — at the top, inside a function or under TYPE_CHECKING alike.
+The layers are the package structure itself: `omega_db.PACKAGES` lists the subpackages
+lowest first (the `cli` module on top), and each subpackage's `MODULES` lists its modules
+lowest first. A module may import a module of a package before its own, or one listed
+before it in its own package — at the top, inside a function or under TYPE_CHECKING alike.
+A subpackage's `__init__.py` holds its docstring and MODULES, and imports nothing.
+The README's Development section names the same packages, one line each.
 """
 
 from __future__ import annotations
@@ -15,81 +18,76 @@ import pytest
 import omega_db
 
 PACKAGE = Path(omega_db.__file__).parent
-
-# Lowest first. Why this order: the chain as data and the connection at the bottom;
-# what can be read from a file (structure, history, answers, copies) above them;
-# then the one transaction that applies a migration (shared by migrate and repair)
-# and the comparison of structures; then half-applied detection and planning, then
-# its execution and the checks; then the commands' cores; then output; the CLI on top.
-LAYERS: dict[str, int] = {
-    "omega_db": 0,  # the package itself: only __version__
-    "errors": 0,
-    "choices": 0,
-    "text": 0,
-    "sql": 0,
-    "lenient": 0,
-    "decoding": 0,
-    "chain": 1,
-    "db": 1,
-    "paths": 1,
-    "procfs": 1,
-    "screen": 1,
-    "schema": 2,
-    "history": 2,
-    "answers": 2,
-    "queries": 3,
-    "backup": 2,
-    "compare": 3,
-    "apply": 3,
-    "copies": 3,
-    "halfapplied": 4,
-    "checks": 4,
-    "repair": 5,
-    "structure_checks": 5,
-    "data_checks": 5,
-    "migrate": 6,
-    "verify": 6,
-    "status": 6,
-    "scoped": 6,
-    "backups": 6,
-    "restore": 6,
-    "completion": 6,
-    "output": 7,
-    "table": 7,
-    "reports": 8,
-    "listing": 8,
-    "backup_reports": 8,
-    "options": 8,
-    "cli_core": 9,
-    "cli_listings": 9,
-    "cli_backups": 9,
-    "cli": 10,
-    "__main__": 11,
-}
+TOP = "omega_db"  # the package's own __init__: __version__ and PACKAGES
+ENTRY = "__main__"  # python -m omega_db: above everything
 
 
-def module_name(path: Path) -> str:
-    """omega_db/x.py -> x; omega_db/__init__.py -> omega_db."""
-    return "omega_db" if path.name == "__init__.py" else path.stem
+def literal(source: str, name: str) -> tuple[str, ...]:
+    """The tuple of strings assigned to `name` at the top of a module's source."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            value = ast.literal_eval(node.value)
+            assert isinstance(value, tuple) and all(isinstance(v, str) for v in value), name
+            return value
+    raise AssertionError(f"no {name} = (...) in the module")
 
 
-def imports_of(tree: ast.AST) -> list[tuple[str, str, int]]:
+def package_sources(root: Path = PACKAGE) -> dict[str, str]:
+    """Every module of the package as {dotted name below omega_db: source}; __init__ files as the package's name."""
+    sources: dict[str, str] = {}
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] == "migrations" or "__pycache__" in relative.parts:
+            continue
+        parts = list(relative.with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1] or [TOP]
+        sources[".".join(parts)] = path.read_text(encoding="utf-8")
+    return sources
+
+
+def layers(sources: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """Each module's rank, read from PACKAGES and MODULES: (package's place, module's place in it)."""
+    packages = literal(sources[TOP], "PACKAGES")
+    ranks: dict[str, tuple[int, int]] = {TOP: (-1, 0), ENTRY: (len(packages), 0)}
+    for place, package in enumerate(packages):
+        if package not in sources:
+            continue
+        if not any(name.startswith(f"{package}.") for name in sources) and "MODULES" not in sources[package]:
+            ranks[package] = (place, 0)  # a top-level module (cli)
+            continue
+        ranks[package] = (place, -1)  # the subpackage's __init__
+        for index, module in enumerate(literal(sources[package], "MODULES")):
+            ranks[f"{package}.{module}"] = (place, index)
+    return ranks
+
+
+def imports_of(tree: ast.AST, known: set[str]) -> list[tuple[str, str, int]]:
     """(imported module, name taken from it or '', line) for every omega_db import in the tree."""
     found: list[tuple[str, str, int]] = []
+
+    def resolve(dotted: str) -> str:
+        """The longest known module that `dotted` (below omega_db) names or lies in."""
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            if ".".join(parts[:end]) in known:
+                return ".".join(parts[:end])
+        return dotted
+
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "omega_db":
-            parts = node.module.split(".")
+            below = node.module.split(".", 1)[1] if "." in node.module else ""
             for alias in node.names:
-                if len(parts) == 1:  # from omega_db import db / __version__
-                    target = alias.name if alias.name in LAYERS else "omega_db"
-                    found.append((target, "" if alias.name in LAYERS else alias.name, node.lineno))
+                whole = f"{below}.{alias.name}" if below else alias.name
+                if whole in known:  # from omega_db.chain import history / from omega_db import cli
+                    found.append((whole, "", node.lineno))
                 else:
-                    found.append((parts[1], alias.name, node.lineno))
+                    found.append((resolve(below) if below else TOP, alias.name, node.lineno))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
                 if parts[0] == "omega_db":
-                    found.append((parts[1] if len(parts) > 1 else "omega_db", "", node.lineno))
+                    found.append((resolve(".".join(parts[1:])) if len(parts) > 1 else TOP, "", node.lineno))
     return found
 
 
@@ -97,10 +95,12 @@ def private_attributes(tree: ast.AST, modules: set[str]) -> list[tuple[str, str,
     """module._name uses, where module is an imported omega_db module."""
     bound: dict[str, str] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "omega_db":
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "omega_db":
+            below = node.module.split(".", 1)[1] if "." in node.module else ""
             for alias in node.names:
-                if alias.name in modules:
-                    bound[alias.asname or alias.name] = alias.name
+                whole = f"{below}.{alias.name}" if below else alias.name
+                if whole in modules:
+                    bound[alias.asname or alias.name] = whole
     found = []
     for node in ast.walk(tree):
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound
@@ -109,22 +109,26 @@ def private_attributes(tree: ast.AST, modules: set[str]) -> list[tuple[str, str,
     return found
 
 
-def problems(sources: dict[str, str], layers: dict[str, int]) -> list[str]:
+def problems(sources: dict[str, str]) -> list[str]:
     """Everything wrong with the shape of a package given as {module: source}."""
+    ranks = layers(sources)
     found: list[str] = []
     graph: dict[str, set[str]] = {name: set() for name in sources}
     for name in sorted(sources):
-        if name not in layers:
-            found.append(f"{name} has no layer in the table")
+        if name not in ranks:
+            found.append(f"{name} is in no package's MODULES (or PACKAGES)")
             continue
         tree = ast.parse(sources[name])
-        for target, taken, line in imports_of(tree):
+        is_init = ranks[name][1] == -1
+        for target, taken, line in imports_of(tree, set(sources)):
             if target == name:
                 continue
             graph[name].add(target)
-            if target not in layers:
+            if is_init:
+                found.append(f"{name}:{line} imports {target}: a package's __init__ imports nothing")
+            elif target not in ranks:
                 found.append(f"{name}:{line} imports {target}, which has no layer")
-            elif layers[target] >= layers[name]:
+            elif ranks[target] >= ranks[name]:
                 found.append(f"{name}:{line} imports {target}, which is not below it")
             if taken.startswith("_") and not taken.startswith("__"):
                 found.append(f"{name}:{line} takes the private {taken} from {target}")
@@ -153,17 +157,26 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def package_sources() -> dict[str, str]:
-    """Every module of the installed omega_db package (the SQL files' package aside)."""
-    return {module_name(p): p.read_text(encoding="utf-8") for p in sorted(PACKAGE.glob("*.py"))}
-
-
 def test_the_package_keeps_its_layers() -> None:
-    assert problems(package_sources(), LAYERS) == []
+    assert problems(package_sources()) == []
 
 
-def test_every_module_has_a_layer_and_every_layer_a_module() -> None:
-    assert set(package_sources()) == set(LAYERS)
+def test_every_module_is_listed_and_every_listed_module_exists() -> None:
+    sources = package_sources()
+    assert set(sources) == set(layers(sources))
+
+
+def test_the_top_folder_shows_the_parts() -> None:
+    """At most eight entries besides __init__ and __main__: each a listed subpackage, or the cli module."""
+    packages = literal(package_sources()[TOP], "PACKAGES")
+    entries = {p.name for p in PACKAGE.iterdir() if p.name not in {"__init__.py", "__main__.py", "__pycache__"}}
+    entries.discard("migrations")  # the SQL files' package, mapped in by setuptools (absent from an editable tree)
+    assert len(entries) <= 8
+    assert entries == {f"{p}.py" if (PACKAGE / f"{p}.py").exists() else p for p in packages}
+    for package in packages:
+        if (PACKAGE / package).is_dir():
+            doc = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text(encoding="utf-8")))
+            assert doc and "import" in doc, f"{package}/__init__.py says what it holds and what it may import"
 
 
 def test_no_module_is_much_over_300_lines() -> None:
@@ -182,20 +195,39 @@ def _with(module: str, extra: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("module", "extra", "expected"),
     [
-        ("schema", "from omega_db import migrate", "schema:"),  # upward, and a cycle
-        ("db", "def f():\n    from omega_db.history import Plan", "db:"),  # upward, inside a function
-        ("verify", "from omega_db.db import _open", "takes the private _open from db"),
-        ("verify", "x = db._open", "uses the private db._open"),
-        ("sql", "import omega_db.cli", "sql:"),
+        ("chain.schema", "from omega_db.chain import migrate", "chain.schema:"),  # upward in its package, a cycle
+        ("ground.db", "def f():\n    from omega_db.chain.history import Plan", "ground.db:"),  # upward, in a function
+        ("chain.history", "from omega_db.chain import repair", "chain.history:"),  # sideways: later in the package
+        ("verify.run", "from omega_db.ground.db import _open", "takes the private _open from ground.db"),
+        ("verify.run", "from omega_db.ground import db\nx = db._open", "uses the private ground.db._open"),
+        ("ground.sql", "import omega_db.cli", "ground.sql:"),
+        ("output.table", "from omega_db import commands", "output.table:"),  # a later package's __init__
+        ("data", "from omega_db.ground import db", "a package's __init__ imports nothing"),
     ],
 )
 def test_the_checker_catches_a_breach(module: str, extra: str, expected: str) -> None:
-    found = problems(_with(module, extra), LAYERS)
+    found = problems(_with(module, extra))
     assert any(expected in line for line in found), found
 
 
-def test_the_checker_reports_a_cycle_even_with_a_permissive_table() -> None:
-    flat = dict.fromkeys(LAYERS, 0)
-    sources = _with("schema", "from omega_db import migrate")
-    found = [line for line in problems(sources, flat) if line.startswith("import cycle")]
-    assert found and "schema" in found[0] and "migrate" in found[0]
+def test_the_checker_reports_a_cycle_and_an_unlisted_module() -> None:
+    sources = _with("chain.schema", "from omega_db.chain import migrate")
+    found = [line for line in problems(sources) if line.startswith("import cycle")]
+    assert found and "chain.schema" in found[0] and "chain.migrate" in found[0]
+    sources = package_sources()
+    sources["data.stray"] = "x = 1\n"
+    assert "data.stray is in no package's MODULES (or PACKAGES)" in problems(sources)
+
+
+def test_the_order_is_read_from_the_package() -> None:
+    """Swapping two modules in MODULES turns a legal import into an upward one."""
+    sources = package_sources()
+    sources["chain"] = sources["chain"].replace('"files", "schema"', '"schema", "files"')
+    assert any(line.startswith("chain.schema:") and "chain.files" in line for line in problems(sources))
+
+
+def test_the_readme_names_each_package_in_its_order() -> None:
+    readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    development = readme[readme.index("## Development") :]
+    rows = [line.split("|")[1].strip(" `/") for line in development.splitlines() if line.startswith("| `")]
+    assert tuple(rows) == tuple(p for p in omega_db.PACKAGES if p != "cli")

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import listing
 from omega_db.cli import app
+from omega_db.output import listings
 from tests import helpers, listing_seed
 from tests.inputkit import one_sentence
 
@@ -87,7 +87,7 @@ def table(runner: CliRunner, path: Path, *args: str) -> tuple[str, list[dict[str
 
 
 def time_labels(stored: str, moments: set[dt.datetime]) -> set[str]:
-    return {listing.when_label(stored, moment) for moment in moments}
+    return {listings.when_label(stored, moment) for moment in moments}
 
 
 @pytest.mark.parametrize("project", PROJECTS)
@@ -298,7 +298,7 @@ def test_names_are_shown_as_written_never_as_markup(runner: CliRunner, projects_
 )
 def test_time_labels(stored: str, label: str) -> None:
     now = dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.UTC)
-    assert listing.when_label(stored, now) == label
+    assert listings.when_label(stored, now) == label
 
 
 def test_before_011_answers_as_general_with_a_note(runner: CliRunner, seeded_010: Path) -> None:

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import chain, history, migrate, sql
+from omega_db.chain import files, history, migrate
 from omega_db.cli import app
-from omega_db.errors import MigrationFailedError
+from omega_db.ground import sql
+from omega_db.ground.errors import MigrationFailedError
 from tests import helpers
 from tests.faultkit import hold_lock, release
 
-ALL = [m.name for m in chain.discover()]
+ALL = [m.name for m in files.discover()]
 
 
 def test_the_chain_is_001_to_013_in_name_order() -> None:
@@ -30,7 +31,7 @@ def test_the_chain_is_001_to_013_in_name_order() -> None:
 
 
 def test_split_keeps_trigger_bodies_whole() -> None:
-    fts = next(m for m in chain.discover() if m.name == "004_fts5_recall")
+    fts = next(m for m in files.discover() if m.name == "004_fts5_recall")
     statements = fts.statements
     triggers = [s for s in statements if s.upper().startswith("CREATE TRIGGER")]
     assert len(triggers) == 3
@@ -136,7 +137,7 @@ def test_no_backup_flag_skips_the_backup(seeded_010: Path, runner: CliRunner) ->
 def test_failure_half_way_leaves_the_database_exactly_as_before(seeded_010: Path, tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()
-    for m in chain.discover():
+    for m in files.discover():
         (folder / f"{m.name}.sql").write_text(m.sql)
     (folder / "011_project_learning.sql").write_text(
         "ALTER TABLE outcomes ADD COLUMN project TEXT NOT NULL DEFAULT '';\n"
@@ -144,7 +145,7 @@ def test_failure_half_way_leaves_the_database_exactly_as_before(seeded_010: Path
     )
     before_rows, before_bytes = helpers.dump(seeded_010), helpers.fingerprint(seeded_010)
     with pytest.raises(MigrationFailedError, match="rolled back.*unchanged at 010_outcomes"):
-        migrate.migrate(seeded_010, make_backup=False, migrations=chain.discover(folder))
+        migrate.migrate(seeded_010, make_backup=False, migrations=files.discover(folder))
     assert helpers.dump(seeded_010) == before_rows
     assert helpers.fingerprint(seeded_010)[0] == before_bytes[0]
     conn = sqlite3.connect(seeded_010)
@@ -298,7 +299,7 @@ def test_history_gap_is_refused(migrated_db: Path, runner: CliRunner) -> None:
 def test_foreign_key_check_rolls_back_a_migration_that_breaks_references(seeded_010: Path, tmp_path: Path) -> None:
     folder = tmp_path / "fk"
     folder.mkdir()
-    for m in chain.discover():
+    for m in files.discover():
         if m.name <= "010_outcomes":
             (folder / f"{m.name}.sql").write_text(m.sql)
     # A rebuild that loses parent rows must not commit.
@@ -309,7 +310,7 @@ def test_foreign_key_check_rolls_back_a_migration_that_breaks_references(seeded_
     )
     before = helpers.dump(seeded_010)
     with pytest.raises(MigrationFailedError, match="foreign key"):
-        migrate.migrate(seeded_010, make_backup=False, migrations=chain.discover(folder))
+        migrate.migrate(seeded_010, make_backup=False, migrations=files.discover(folder))
     assert helpers.dump(seeded_010) == before
 
 

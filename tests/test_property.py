@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omega_db import migrate
+from omega_db.chain import migrate
 from tests import helpers
 
 # Forty generated databases migrated: about 1-2 s.

@@ -12,22 +12,22 @@ from typing import Any
 
 import pytest
 
-from omega_db import answers, queries
-from omega_db.errors import BadArgumentError, MissingMigrationError
+from omega_db.data import listing, queries
+from omega_db.ground.errors import BadArgumentError, MissingMigrationError
 from tests import helpers, listing_seed
 
 
 @pytest.fixture
 def conn(projects_db: Path) -> Iterator[sqlite3.Connection]:
-    with answers.reading(projects_db) as connection:
+    with listing.snapshot(projects_db) as connection:
         yield connection
 
 
-def rows_of(answer: answers.Answer) -> list[dict[str, Any]]:
+def rows_of(answer: listing.Answer) -> list[dict[str, Any]]:
     return [dict(zip(answer.columns, row, strict=False)) for batch in answer.batches() for row in batch]
 
 
-def json_of(answer: answers.Answer) -> list[dict[str, Any]]:
+def json_of(answer: listing.Answer) -> list[dict[str, Any]]:
     return [json.loads(text) for batch in answer.json_batches() for text in batch]
 
 
@@ -188,7 +188,7 @@ def test_bad_arguments(conn: sqlite3.Connection, call: Any) -> None:
 
 
 def test_before_011_every_row_is_general(seeded_010: Path) -> None:
-    with answers.reading(seeded_010) as conn:
+    with listing.snapshot(seeded_010) as conn:
         lessons = queries.lessons(conn)
         assert lessons.before_011
         rows = rows_of(lessons)
@@ -218,6 +218,6 @@ def test_missing_table_names_the_migration(
     db_path: Path, to: str, table: str, missing: str
 ) -> None:
     helpers.build(db_path, to=to)
-    with answers.reading(db_path) as conn, pytest.raises(MissingMigrationError) as caught:
+    with listing.snapshot(db_path) as conn, pytest.raises(MissingMigrationError) as caught:
         getattr(queries, table)(conn)
     assert missing in caught.value.message and caught.value.exit_code == 2

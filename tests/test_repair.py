@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import chain, compare, migrate
+from omega_db.chain import compare, files, migrate
 from omega_db.cli import app
-from omega_db.errors import HalfAppliedError
-from omega_db.verify import verify
+from omega_db.ground.errors import HalfAppliedError
+from omega_db.verify.run import verify
 from tests import helpers
 from tests.omega_runner import half_003, half_011, run_like_omega, shipped
 
@@ -194,7 +194,7 @@ def test_repair_runs_in_one_transaction(seeded_010: Path, runner: CliRunner) -> 
 
 PREFIXES = [
     (m.name, k)
-    for m in chain.discover()[1:]  # 001: nothing recorded yet, so nothing half-applied
+    for m in files.discover()[1:]  # 001: nothing recorded yet, so nothing half-applied
     if m.name != "011_project_learning"  # covered above with rows in every table
     for k in range(1, len(m.statements) + 1)
 ]
@@ -204,7 +204,7 @@ PREFIXES = [
 def test_any_migration_stopped_after_any_statement_is_repaired_into_the_clean_one(
     tmp_path: Path, name: str, statements: int
 ) -> None:
-    known = chain.discover()
+    known = files.discover()
     migration = next(m for m in known if m.name == name)
     previous = known[known.index(migration) - 1].name
     broken, clean = tmp_path / "broken.db", tmp_path / "clean.db"

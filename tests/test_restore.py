@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import backups, migrate
+from omega_db.backups import catalogue
+from omega_db.chain import migrate
 from tests import helpers
 from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     HEADER_WAL,
@@ -89,7 +90,7 @@ def test_restore_puts_the_backup_back_and_keeps_what_it_replaced(tmp_path: Path)
     assert names(tmp_path) == sorted(["memory.db", made.name, kept.name])
 
     assert helpers.dump(path) == backup_rows  # content equal to the backup
-    assert kept.parent == tmp_path and backups.parse_name(path, kept.name)
+    assert kept.parent == tmp_path and catalogue.parse_name(path, kept.name)
     assert helpers.dump(kept) == old_rows  # the replaced database, its -wal commits included
     assert len(wal_ids(kept, main_file_only=True)) == 5  # in the file itself, not in a -wal beside it
     assert mode(kept) == 0o600
@@ -386,10 +387,10 @@ def test_sigkill_at_every_step_leaves_the_old_or_the_restored_database(tmp_path:
         assert proc.returncode == -signal.SIGKILL, (step, proc.stderr)
         state = state_of(folder / path.name, old, new)
         seen.append(state)
-        for found in backups.find(folder / path.name):  # whatever carries a backup's name is whole
+        for found in catalogue.find(folder / path.name):  # whatever carries a backup's name is whole
             assert helpers.dump(found.path) in (old, new), found.path.name
         if state == "new":  # the restored database is there: so is the kept old one
-            assert any(helpers.dump(f.path) == old for f in backups.find(folder / path.name))
+            assert any(helpers.dump(f.path) == old for f in catalogue.find(folder / path.name))
     assert "old" in seen and "new" in seen, seen
     assert seen == sorted(seen, key=["old", "new"].index), seen  # old until the rename, then new
 
@@ -437,7 +438,7 @@ def test_sigkill_while_the_copy_is_written_leaves_the_old_database(tmp_path: Pat
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         assert state_of(folder / path.name, old, {}) == "old"
-        assert [f.path.name for f in backups.find(folder / path.name)] == [made.name]
+        assert [f.path.name for f in catalogue.find(folder / path.name)] == [made.name]
 
 
 @pytest.mark.parametrize("short_of", ["the copy", "the kept one"])

@@ -2,7 +2,7 @@
 
 The benchmark measures the time (bench/bench.py, the start-up pair); this test keeps out
 what has no business in a start-up: sqlite3 and the query layer (the options' defaults and
-choices live in omega_db.choices), the modules completion reads the database with, rich.
+choices live in omega_db.ground.defaults), the modules completion reads the database with, rich.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("sqlite3", "omega_db.db", "omega_db.queries", "omega_db.history", "omega_db.chain", "rich")
+HEAVY = ("sqlite3", "omega_db.ground.db", "omega_db.data.queries", "omega_db.chain.history", "omega_db.chain.files", "rich")
 
 
 def test_version_loads_nothing_it_does_not_need() -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from omega_db import answers, listing, queries
-from omega_db.output import Format
+from omega_db.data import listing, queries
+from omega_db.output import listings
+from omega_db.output.streams import Format
 from tests import helpers, listing_seed
 from tests.ptykit import base_env, on_terminal
 
@@ -186,10 +187,10 @@ def test_a_caller_can_draw_a_rule_whose_text_counts_the_rows_below(
         called.append(below)
         return f"the agent sees the 3 lessons above; {below} more are never injected"
 
-    with answers.reading(database) as conn:
+    with listing.snapshot(database) as conn:
         answer = queries.lessons(conn, project="my-app", sender="alice")
         total = answer.count()
-        listing.render_listing(dataclasses.replace(answer, rules=((3, words),)), Format.table)
+        listings.render_listing(dataclasses.replace(answer, rules=((3, words),)), Format.table)
         out = capsys.readouterr().out
         lines = out.splitlines()
         rule = f"── the agent sees the 3 lessons above; {total - 3} more are never injected ─"
@@ -198,7 +199,7 @@ def test_a_caller_can_draw_a_rule_whose_text_counts_the_rows_below(
         assert len(lines) == 3 + total + 1 + 1 and lines[-1] == f"{total} rows"
         assert called == [total - 3]
         # No row after N: no line, and the text is never asked for.
-        listing.render_listing(dataclasses.replace(answer, rules=((total, words),)), Format.table)
+        listings.render_listing(dataclasses.replace(answer, rules=((total, words),)), Format.table)
         assert "never injected" not in capsys.readouterr().out and called == [total - 3]
 
 
@@ -207,12 +208,13 @@ def test_the_rule_folds_within_a_terminal(database: Path, tmp_path: Path) -> Non
     script.write_text(
         "import dataclasses, sys\n"
         "from pathlib import Path\n"
-        "from omega_db import answers, listing, queries\n"
-        "from omega_db.output import Format\n"
-        "with answers.reading(Path(sys.argv[1])) as conn:\n"
+        "from omega_db.data import listing, queries\n"
+        "from omega_db.output import listings\n"
+        "from omega_db.output.streams import Format\n"
+        "with listing.snapshot(Path(sys.argv[1])) as conn:\n"
         "    answer = queries.lessons(conn)\n"
         "    rule = (2, lambda n: f'the agent sees the 2 lessons above; {n} more are never injected')\n"
-        "    listing.render_listing(dataclasses.replace(answer, rules=(rule,)), Format.table)\n"
+        "    listings.render_listing(dataclasses.replace(answer, rules=(rule,)), Format.table)\n"
     )
     shown = on_terminal(str(database), columns=30, program=[sys.executable, str(script)])
     assert shown.code == 0, shown.stderr

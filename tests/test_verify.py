@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omega_db import migrate, sql
+from omega_db.chain import migrate
 from omega_db.cli import app
-from omega_db.verify import verify
+from omega_db.ground import sql
+from omega_db.verify.run import verify
 from tests import helpers
 from tests.omega_runner import OMEGA_003, OMEGA_013, half_003, half_011, run_like_omega
 

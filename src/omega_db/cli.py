@@ -14,10 +14,13 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from omega_db import __version__, cli_backups, cli_core, cli_listings, decoding, output
-from omega_db.choices import DEBUG_KEY
-from omega_db.errors import OmegaDbError
-from omega_db.options import DEBUG_ENV, ConfigOpt, DebugOpt
+from omega_db import __version__
+from omega_db.commands import backups, core, listings
+from omega_db.commands.options import DEBUG_ENV, ConfigOpt, DebugOpt
+from omega_db.ground import decoding
+from omega_db.ground.defaults import DEBUG_KEY
+from omega_db.ground.errors import OmegaDbError
+from omega_db.output import streams
 
 
 def _debug_wanted(ctx: typer.Context) -> bool:
@@ -40,7 +43,7 @@ def _noting_replaced(command: Any, ctx: typer.Context) -> Any:
         raise
     finally:
         if answered and (note := decoding.REPLACED.note()):
-            output.note(note)
+            streams.note(note)
 
 
 class _ErrorBoundary(TyperGroup):
@@ -55,19 +58,19 @@ class _ErrorBoundary(TyperGroup):
         except OmegaDbError as exc:
             if _debug_wanted(ctx):
                 _traceback()
-            output.note(f"error: {exc.message}")
+            streams.note(f"error: {exc.message}")
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             # The reader went away (`omega-db outcomes | head`): not an error.
-            output.discard_stdout()
+            streams.discard_stdout()
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
-            output.note("interrupted; any migration in progress was rolled back.")
+            streams.note("interrupted; any migration in progress was rolled back.")
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug of ours: still one sentence, traceback on request
             if _debug_wanted(ctx):
                 _traceback()
-            output.note(
+            streams.note(
                 f"error: unexpected {type(exc).__name__}: {exc}. "
                 f"Run again with --debug (or {DEBUG_ENV}=1) for details, and report it."
             )
@@ -109,7 +112,7 @@ def _root(
     """
 
 
-for _module in (cli_core, cli_listings, cli_backups):
+for _module in (core, listings, backups):
     for _command in _module.COMMANDS:
         app.command()(_command)
 
@@ -117,10 +120,10 @@ for _module in (cli_core, cli_listings, cli_backups):
 def main() -> None:
     """Console-script entry point."""
     try:
-        output.prepare_streams()
+        streams.prepare_streams()
         app(prog_name="omega-db")
     except OmegaDbError as exc:  # stdout is closed: there is nowhere to answer
-        output.note(f"error: {exc.message}")
+        streams.note(f"error: {exc.message}")
         sys.exit(exc.exit_code)
     except SystemExit as exc:
-        sys.exit(output.finish(exc.code))
+        sys.exit(streams.finish(exc.code))

@@ -1,0 +1,190 @@
+"""`omega-db migrate`: plan, back up, repair what OMEGA left half-done, apply each migration atomically."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from omega_db.chain import apply, files, halfapplied, history, repair
+from omega_db.chain.files import Migration
+from omega_db.chain.history import Plan
+from omega_db.ground import db, online_copy
+from omega_db.ground.errors import BadDatabaseError, HalfAppliedError, MigrationFailedError, OmegaDbError
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A migration that was committed, and how long it took."""
+
+    name: str
+    seconds: float
+
+
+class EventKind(str, Enum):
+    """What a progress event reports."""
+
+    backup = "backup"
+    start = "start"
+    done = "done"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress news for a front end."""
+
+    kind: EventKind
+    name: str = ""
+    done: int = 0
+    total: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a migrate run did (or, with dry_run, would do)."""
+
+    database: Path
+    created: bool
+    dry_run: bool
+    backup: Path | None
+    plan: Plan
+    applied: tuple[Applied, ...] = ()
+    current: str | None = None
+    checked: tuple[str, ...] = ()  # tables given a quick integrity check
+    repaired: str | None = None  # the half-applied migration --repair completed
+
+
+OnEvent = Callable[[Event], None]
+
+
+def migrate(
+    path: Path,
+    *,
+    to: str | None = None,
+    dry_run: bool = False,
+    make_backup: bool = True,
+    timeout: float = db.DEFAULT_TIMEOUT,
+    migrations: tuple[Migration, ...] | None = None,
+    on_event: OnEvent | None = None,
+    repair_half_applied: bool = False,
+) -> Result:
+    """Bring the database at path up to date (or to `to`), creating it if missing."""
+    known = files.discover() if migrations is None else migrations
+    exists = os.path.lexists(path)
+    if not exists:
+        plan = history.inspect(None, path, to=to, known=known)
+        if dry_run:
+            return Result(path, created=False, dry_run=True, backup=None, plan=plan)
+        db.create_file(path)
+        conn = db.connect_readwrite(path, timeout=timeout)
+    elif dry_run:
+        conn = db.connect_readonly(path, timeout=timeout)
+    else:
+        conn = db.connect_readwrite(path, timeout=timeout)
+    try:
+        with db.translate_errors(path):
+            plan = history.inspect(conn, path, to=to, known=known)
+        history.refuse_gaps(plan)
+        half = None
+        if plan.pending and exists:
+            with db.translate_errors(path):
+                half = halfapplied.detect(conn, plan)
+            if half and (dry_run or not repair_half_applied or half.blocker):
+                raise HalfAppliedError(f"{path}: {half.describe()}. {half.remedy()}. Nothing was changed.")
+        if dry_run or not plan.pending:
+            return Result(path, created=not exists, dry_run=dry_run, backup=None, plan=plan,
+                          current=plan.current)
+        _check_writable(path)
+        saved = None
+        if exists and make_backup:
+            # Wait for the write lock before copying: if OMEGA holds it past --timeout,
+            # give up now rather than leave a backup of a migration that never ran.
+            with db.translate_errors(path):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            saved = online_copy.backup(conn, path, on_progress=_backup_progress(path, on_event))
+        applied: list[Applied] = []
+        repaired = None
+        try:
+            repaired = repair.repair(conn, path, plan, half) if half else None
+            if repaired:
+                with db.translate_errors(path):
+                    plan = history.inspect(conn, path, to=to, known=known)
+            rebuilt = _apply_all(conn, plan, path, on_event, applied)
+        except BaseException:
+            if saved and not applied and not repaired:
+                # Everything was rolled back: the file is exactly what the backup
+                # holds, and a retry from cron must not pile up full-size copies.
+                online_copy.remove(saved)
+            raise
+        rebuilt |= repaired.rebuilt if repaired else set()
+        with db.translate_errors(path):
+            checked = apply.quick_check(conn, rebuilt, path)
+            current = history.inspect(conn, path, known=known).current
+        return Result(path, created=not exists, dry_run=False, backup=saved, plan=plan,
+                      applied=tuple(applied), current=current, checked=checked,
+                      repaired=repaired.name if repaired else None)
+    finally:
+        conn.close()
+
+
+def _backup_progress(path: Path, on_event: OnEvent | None) -> Callable[[int, int], None] | None:
+    if on_event is None:
+        return None
+    return lambda done, total: on_event(Event(EventKind.backup, name=str(path), done=done, total=total))
+
+
+def _apply_all(
+    conn: sqlite3.Connection, plan: Plan, path: Path, on_event: OnEvent | None, applied: list[Applied]
+) -> set[str]:
+    """Apply plan.pending in order, appending each committed one to applied; the tables rebuilt."""
+    rebuilt: set[str] = set()
+    for migration in plan.pending:
+        if on_event:
+            on_event(Event(EventKind.start, name=migration.name))
+        started = time.perf_counter()
+        try:
+            committed = apply.apply(
+                conn, migration.name, lambda m=migration: m.execute(conn), bootstrap=plan.bootstrap
+            )
+        except sqlite3.Error as exc:
+            raise _failure(exc, migration, path, applied, plan) from exc
+        if committed is None:
+            continue  # another process applied it meanwhile
+        rebuilt |= committed.rebuilt
+        seconds = time.perf_counter() - started
+        applied.append(Applied(migration.name, seconds))
+        if on_event:
+            on_event(Event(EventKind.done, name=migration.name, seconds=seconds))
+    return rebuilt
+
+
+def _failure(
+    exc: sqlite3.Error, migration: Migration, path: Path, applied: list[Applied], plan: Plan
+) -> OmegaDbError:
+    about_file = db.about_the_file(exc, path)
+    if about_file is not None:  # busy, read-only, damaged: say that
+        return about_file
+    at = applied[-1].name if applied else (plan.current or "no migration (empty)")
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    # A full disk is SQLITE_FULL; a file-size limit (EFBIG) surfaces as SQLITE_IOERR_WRITE.
+    room = name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR")
+    hint = "; free some disk space (or raise the file size limit) and run it again" if room else ""
+    return MigrationFailedError(
+        f"migration {migration.name} failed and was rolled back ({exc}); "
+        f"{path} is unchanged at {at}{hint}."
+    )
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.absolute().parent
+    if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
+        what = "file" if not os.access(path, os.W_OK) else "folder"
+        raise BadDatabaseError(
+            f"{path} cannot be migrated: its {what} is read-only; check the permissions."
+        )

@@ -1,0 +1,7 @@
+"""OMEGA's data read as OMEGA reads it: a listing as data (what was asked, its rows streamed from
+one read-only snapshot), the project-scoped queries of lessons, outcomes and tasks with OMEGA
+v1.3.0's semantics, and where a file stands (`status`). It may import `ground`, `chain` and
+`verify`.
+"""
+
+MODULES = ("listing", "queries", "status")
