@@ -231,3 +231,13 @@ def test_the_readme_names_each_package_in_its_order() -> None:
     development = readme[readme.index("## Development") :]
     rows = [line.split("|")[1].strip(" `/") for line in development.splitlines() if line.startswith("| `")]
     assert tuple(rows) == tuple(p for p in omega_db.PACKAGES if p != "cli")
+
+
+def test_the_wheel_ships_every_package() -> None:
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = set(project["tool"]["setuptools"]["packages"])
+    folders = {f"omega_db.{p.name}" for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert folders - {"omega_db.migrations"} <= shipped, sorted(folders - shipped)
+    assert {"omega_db", "omega_db.migrations"} <= shipped
