@@ -97,7 +97,7 @@ def prepare(source: Path, database: Path, *, timeout: float = db.DEFAULT_TIMEOUT
         raise BadDatabaseError(
             f"{source} holds no OMEGA schema (no migration recorded); choose another backup."
         )
-    refuse_if_open(target, database)
+    holders.refuse_if_open(target, database, "restore")
     return Prepared(database, target, source, source_current, exists, _version_or_none(target, timeout))
 
 
@@ -114,24 +114,13 @@ def _version_or_none(path: Path, timeout: float) -> str | None:
         return None
 
 
-def refuse_if_open(target: Path, shown: Path) -> None:
-    """InUseError naming the process if another process has the database or its journals open."""
-    found = holders.holders([target, *(Path(f"{target}{s}") for s in online_copy.COMPANIONS)])
-    if found:
-        others = f" and {len(found) - 1} other process(es)" if len(found) > 1 else ""
-        raise InUseError(
-            f"{shown} is open in {found[0].describe()}{others}: stop OMEGA (and anything else "
-            "using the file), then run restore again; nothing was changed."
-        )
-
-
 def restore(prepared: Prepared, *, timeout: float = db.DEFAULT_TIMEOUT) -> Restored:
     """Replace the database with the backup; the replaced database becomes a backup itself."""
     target, shown = prepared.target, prepared.database
     folder = target.parent
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BadDatabaseError(f"cannot restore {shown}: its folder is read-only for this user; check its permissions.")
-    refuse_if_open(target, shown)
+    holders.refuse_if_open(target, shown, "restore")
     owner, mode, wal = _identity(target, prepared.exists, shown)
     try:
         fd, name = tempfile.mkstemp(dir=folder, prefix=f"{target.name}.restore-", suffix=".partial")  # 0600
@@ -145,9 +134,9 @@ def restore(prepared: Prepared, *, timeout: float = db.DEFAULT_TIMEOUT) -> Resto
         after, current, half = _write_copy(prepared.source, temp, wal, timeout, shown)
         before: dict[str, int | None] = {}
         if prepared.exists:
-            refuse_if_open(target, shown)
+            holders.refuse_if_open(target, shown, "restore")
             before, kept = _settle_and_keep(target, shown, timeout)
-        refuse_if_open(target, shown)  # a last look: nothing may have opened it since
+        holders.refuse_if_open(target, shown, "restore")  # a last look: nothing may have opened it since
         _clear_companions(target, kept, moved)
         os.chmod(temp, mode)
         os.rename(temp, target)  # the atomic moment: the old file or the new one, never neither
@@ -307,7 +296,7 @@ def _clear_companions(target: Path, kept: Path | None, moved: list[tuple[Path, P
     database that was deleted by hand) goes with the kept copy, or aside.
     """
     stamp = dt.datetime.now(dt.UTC).strftime(online_copy.STAMP)
-    for suffix in online_copy.COMPANIONS:
+    for suffix in holders.COMPANIONS:
         companion = Path(f"{target}{suffix}")
         try:
             size = os.lstat(companion).st_size

@@ -1,15 +1,23 @@
 """The backup, backups and restore commands: parse, call the core once, render (registered by cli)."""
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from omega_db.commands.options import ConfigOpt, DbArg, DebugOpt, KeepOpt, ReportFormatOpt, TimeoutOpt, database_path
+from omega_db.commands.options import (
+    ConfigOpt,
+    DbArg,
+    DebugOpt,
+    KeepOpt,
+    ReportFormatOpt,
+    TimeoutOpt,
+    YesOpt,
+    confirm_or_refuse,
+    database_path,
+)
 from omega_db.ground.defaults import DEFAULT_TIMEOUT
-from omega_db.ground.errors import BadArgumentError, OmegaDbError
 from omega_db.output import streams
 from omega_db.output.streams import ReportFormat
 
@@ -86,9 +94,7 @@ def restore(
         typer.Argument(metavar="BACKUP", help="The backup to restore (see `omega-db backups`).", show_default=False),
     ],
     database: DbArg = None,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")
-    ] = False,
+    yes: YesOpt = False,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     debug: DebugOpt = False,
@@ -111,13 +117,7 @@ def restore(
 
     path = database_path(ctx, database, missing_ok=True)
     prepared = core.prepare(Path(os.path.expanduser(backup_file)), path, timeout=timeout)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise BadArgumentError(
-                f"restore replaces {path}: confirm on a terminal, or pass --yes; nothing was changed."
-            )
-        if not typer.confirm(shown.restore_question(prepared), default=False, err=True):
-            raise OmegaDbError(f"{path} was not restored (not confirmed); nothing was changed.")
+    confirm_or_refuse(yes, path, "restore", lambda: shown.restore_question(prepared))
     restored = core.restore(prepared, timeout=timeout)
     with streams.writing():
         shown.render_restore(restored, fmt)

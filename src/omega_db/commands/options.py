@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,7 +14,7 @@ import typer
 from omega_db.commands import completion
 from omega_db.ground import paths
 from omega_db.ground.defaults import CONFIG_KEY, DEBUG_KEY
-from omega_db.ground.errors import BadDatabaseError
+from omega_db.ground.errors import BadArgumentError, BadDatabaseError, OmegaDbError
 from omega_db.output import streams
 from omega_db.output.streams import Format, ReportFormat
 
@@ -147,3 +149,22 @@ KeepOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+# Options of the commands that change OMEGA's rows (projects rename, prune).
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")
+]
+NoBackupOpt = Annotated[
+    bool, typer.Option("--no-backup", help="Do not take the online backup before changing the file.")
+]
+
+
+def confirm_or_refuse(yes: bool, path: Path, command: str, question: Callable[[], str]) -> None:
+    """Go on with `yes`; else ask on a terminal (no: exit 1), and refuse without one (exit 2). Nothing changed yet."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise BadArgumentError(f"{command} changes {path}: confirm on a terminal, or pass --yes; nothing was changed.")
+    if not typer.confirm(question(), default=False, err=True):
+        raise OmegaDbError(f"{path}: {command} was not confirmed; nothing was changed.")

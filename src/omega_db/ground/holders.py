@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from omega_db.ground.errors import InUseError
+
 PROC = Path("/proc")
+COMPANIONS = ("-journal", "-wal", "-shm")  # the files SQLite may keep beside a database
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,21 @@ def holders(paths: Iterable[Path]) -> list[Holder]:
                 found.append(Holder(int(entry.name), _command(entry.path), wanted[(st.st_dev, st.st_ino)]))
                 break
     return found
+
+
+def refuse_if_open(target: Path, shown: Path, command: str) -> None:
+    """InUseError (exit 1) naming the process if another process has the database or its journals open.
+
+    For the commands that rewrite OMEGA's data wholesale (restore, projects rename,
+    prune --vacuum); `command` is what to run again once OMEGA is stopped.
+    """
+    found = holders([target, *(Path(f"{target}{s}") for s in COMPANIONS)])
+    if found:
+        others = f" and {len(found) - 1} other process(es)" if len(found) > 1 else ""
+        raise InUseError(
+            f"{shown} is open in {found[0].describe()}{others}: stop OMEGA (and anything else "
+            f"using the file), then run {command} again; nothing was changed."
+        )
 
 
 def _command(proc_dir: str) -> str:

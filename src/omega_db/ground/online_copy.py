@@ -14,13 +14,13 @@ from pathlib import Path
 
 from omega_db.ground import db
 from omega_db.ground.errors import BackupError, BadArgumentError, BusyError
+from omega_db.ground.holders import COMPANIONS
 
 STAMP = "%Y%m%dT%H%M%SZ"
 NAME_TAIL = r"\.bak-(\d{8}T\d{6}Z)(?:-([1-9][0-9]{0,3}))?"  # what follows <DB name> in a backup's name
 # What a failed backup means for the command that wanted it (migrate's is the default).
 MIGRATE_ADVICE = "nothing was migrated. Free some space or fix the folder's permissions, or pass --no-backup"
 COMMAND_ADVICE = "free some space or fix the folder's permissions"
-COMPANIONS = ("-journal", "-wal", "-shm")  # the files SQLite may keep beside a database
 
 
 def backup_path(path: Path, now: dt.datetime | None = None) -> Path:
