@@ -11,13 +11,16 @@ The README's Development section names the same packages, one line each.
 from __future__ import annotations
 
 import ast
+import importlib
+import tomllib
 from pathlib import Path
 
 import pytest
 
 import omega_db
 
-PACKAGE = Path(omega_db.__file__).parent
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "src" / "omega_db"  # the source tree: CI runs the tests against a non-editable install
 TOP = "omega_db"  # the package's own __init__: __version__ and PACKAGES
 ENTRY = "__main__"  # python -m omega_db: above everything
 
@@ -227,17 +230,17 @@ def test_the_order_is_read_from_the_package() -> None:
 
 
 def test_the_readme_names_each_package_in_its_order() -> None:
-    readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     development = readme[readme.index("## Development") :]
     rows = [line.split("|")[1].strip(" `/") for line in development.splitlines() if line.startswith("| `")]
     assert tuple(rows) == tuple(p for p in omega_db.PACKAGES if p != "cli")
 
 
 def test_the_wheel_ships_every_package() -> None:
-    import tomllib
-
-    project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     shipped = set(project["tool"]["setuptools"]["packages"])
     folders = {f"omega_db.{p.name}" for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
     assert folders - {"omega_db.migrations"} <= shipped, sorted(folders - shipped)
     assert {"omega_db", "omega_db.migrations"} <= shipped
+    for name in sorted(folders):  # and the installed package (editable or not) has each of them
+        importlib.import_module(name)
