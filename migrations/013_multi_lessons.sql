@@ -15,7 +15,9 @@ CREATE TABLE lessons_v2 (
 -- Upstream copies with `SELECT *`, which puts values in the wrong columns when
 -- lessons' columns are in another order (a hand-fixed 011 leaves them so).
 -- Here every value goes to the column of its name, and each row keeps its
--- rowid: OMEGA breaks ties between equal updated_at values by rowid.
+-- rowid: OMEGA breaks ties between equal updated_at values by rowid. When
+-- lessons has exactly 011's columns in 011's order, omega-db runs this copy as
+-- `SELECT *` (the same rows, copied record by record: chain/transfer.py).
 INSERT INTO lessons_v2 (rowid, id, sender_id, domain, rule, project, occurrences, created_at, updated_at)
     SELECT rowid, id, sender_id, domain, rule, project, occurrences, created_at, updated_at FROM lessons;
 

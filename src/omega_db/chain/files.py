@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from omega_db.chain import transfer
 from omega_db.ground import sql
 from omega_db.ground.errors import BadArgumentError
 
@@ -52,9 +53,17 @@ class Migration:
         return tuple(sql.split_statements(self.sql))
 
     def execute(self, conn: sqlite3.Connection) -> None:
-        """Run every statement on conn, in order (the caller owns the transaction)."""
+        """Run every statement on conn, in order (the caller owns the transaction).
+
+        A copy of a whole table by column name runs as SQLite's transfer copy when
+        the columns allow it (see transfer): the same rows, much faster.
+        """
         for statement in self.statements:
-            conn.execute(statement)
+            copy = transfer.parse(statement)
+            if copy is None:
+                conn.execute(statement)
+            else:
+                transfer.run(conn, copy)
 
 
 def discover(folder: Path | None = None) -> tuple[Migration, ...]:
