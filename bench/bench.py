@@ -12,13 +12,17 @@ A pair for every command: migrate (without and with its backup), status, the thr
 listings as JSON, verify --quick and full, tables of 20,000 lessons and tasks against
 `sqlite3 -box` (piped, and lessons on a pseudo-terminal) with both sides' peak memory,
 start-up; and the peak memory of a JSON export and of a table as their rows grow.
-`--only` picks pairs by name.
+Then the pairs of every `bench/pairs_<command>.py` module whose command this omega-db has
+(each module: `PAIRS`, its pairs' names and bars, and `pairs(rounds, db013, work, omega,
+shell)`); a module that does not load, or whose command is absent, is reported as skipped.
+`--only` picks pairs by name, built-in or a module's.
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import importlib
 import importlib.util
 import json
 import os
@@ -30,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -75,6 +81,75 @@ def omega_cmd() -> list[str]:
 def has_command(omega: list[str], name: str) -> bool:
     """True if this omega-db has the subcommand."""
     return subprocess.run([*omega, name, "--help"], capture_output=True).returncode == 0
+
+
+@dataclass
+class Module:
+    """A bench/pairs_<command>.py module: its command, its pairs' bars, its pairs(); or why it is skipped."""
+
+    file: str
+    command: str
+    bars: dict[str, float] = field(default_factory=dict)
+    pairs: Callable[..., list[Pair]] | None = None
+    skipped: str = ""
+
+
+def discover(omega: list[str], taken: set[str]) -> list[Module]:
+    """Every bench/pairs_*.py in name order, loaded; skipped (with the reason) if it does not
+    load, breaks the contract, reuses a pair's name, or its command is not in this omega-db."""
+    found = []
+    for path in sorted(HERE.glob("pairs_*.py")):
+        module = Module(path.name, path.stem[len("pairs_"):])
+        try:
+            loaded = importlib.import_module(path.stem)
+            module.bars = {str(name): float(bar) for name, bar in loaded.PAIRS.items()}
+            module.pairs = loaded.pairs
+            if not callable(module.pairs):
+                raise TypeError("pairs is not a function")
+        except Exception as exc:  # a broken module costs its own pairs only
+            module.skipped = f"it does not load ({type(exc).__name__}: {exc})"
+        else:
+            if taken & module.bars.keys():
+                module.skipped = f"its pair names {', '.join(sorted(taken & module.bars.keys()))} are taken"
+            elif not has_command(omega, module.command):
+                module.skipped = f"omega-db has no `{module.command}` command"
+            taken |= module.bars.keys()
+        found.append(module)
+    return found
+
+
+BUILT_IN_COMMANDS = {"migrate", "status", "lessons", "outcomes", "tasks", "verify"}
+
+
+def unpaired(modules: list[Module]) -> list[str]:
+    """omega-db's commands that neither a built-in pair nor a pairs module measures."""
+    import typer.main
+
+    from omega_db.cli import app
+
+    covered = BUILT_IN_COMMANDS | {m.command for m in modules if not m.skipped}
+    return sorted(set(typer.main.get_command(app).commands) - covered)  # type: ignore[attr-defined]
+
+
+def run_module(module: Module, wanted: set[str], rounds: int, db013: Path, work: Path,
+               omega: list[str], shell: str) -> list[Pair]:
+    """The module's wanted pairs, measured; any it could not measure is a skipped pair saying why."""
+    names = [name for name in module.bars if name in wanted]
+    label = f"{{}} (bench/{module.file})"
+    if not module.bars:  # it did not load: reported under its file name
+        return [Pair(module.file, f"bench/{module.file}", skipped=module.skipped)]
+    if module.skipped or module.pairs is None:
+        return [Pair(name, label.format(name), skipped=module.skipped) for name in names]
+    print(f"{module.file}: measuring {', '.join(names)}", flush=True)
+    try:
+        measured = {p.name: p for p in module.pairs(rounds, db013, work, omega, shell)}
+    except (Exception, SystemExit) as exc:  # checked() exits on a failed run: report it, go on
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [Pair(name, label.format(name), skipped=f"its pairs() stopped: {why}") for name in names]
+    for extra in sorted(measured.keys() - module.bars.keys()):
+        print(f"bench: {module.file} measured {extra!r}, which its PAIRS does not name: left out")
+    return [measured.get(name) or Pair(name, label.format(name), skipped="its pairs() did not measure it")
+            for name in names]
 
 
 def byte_compile() -> str:
@@ -342,7 +417,7 @@ def machine() -> str:
             f"sqlite3 shell {shell.split(' ')[0]}")
 
 
-def report(pairs: list[Pair], peaks: list[tuple[int, float]] | None,
+def report(pairs: list[Pair], bars: dict[str, float], peaks: list[tuple[int, float]] | None,
            table_peaks: list[tuple[int, float]] | None, scale: float) -> None:
     """The table of medians and ratios (and peak memory where measured), then one line with every ratio."""
     print(f"\n{'pair (omega-db  vs  reference)':<58} {'omega-db':>9} {'reference':>9} "
@@ -353,7 +428,7 @@ def report(pairs: list[Pair], peaks: list[tuple[int, float]] | None,
             print(f"{p.label:<58} skipped: {p.skipped}")
             last.append(f"{p.name}=n/a")
             continue
-        ratio, bar = p.ratio(), BARS[p.name]
+        ratio, bar = p.ratio(), bars[p.name]
         line = (f"{p.label:<58} {p.median('omega'):>8.3f}s {p.median('reference'):>8.3f}s "
                 f"{ratio:>5.2f}x  <= {bar}x {'ok' if ratio <= bar else 'OVER'}")
         if p.peak_mib:
@@ -389,19 +464,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9, help="rounds per pair (medians)")
     parser.add_argument("--startup-runs", type=int, default=10,
                         help="start-up runs per side per round")
-    parser.add_argument("--only", default=",".join(PAIRS), help="comma list of " + ",".join(PAIRS))
+    omega = omega_cmd()
+    modules = discover(omega, set(PAIRS))
+    names = [*PAIRS, *(name for m in modules for name in m.bars)]
+    bars = {**BARS, **{name: bar for m in modules for name, bar in m.bars.items()}}
+    parser.add_argument("--only", default=",".join(names), help="comma list of " + ",".join(names))
     parser.add_argument("--cache", type=Path, default=HERE / "cache",
                         help="where the databases are kept")
     parser.add_argument("--rebuild", action="store_true", help="build the databases again")
     parser.add_argument("--runs", action="store_true", help="also print every run's time")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
-    if wanted - set(PAIRS):
-        parser.error(f"--only: unknown {', '.join(sorted(wanted - set(PAIRS)))}")
+    if wanted - set(names):
+        parser.error(f"--only: unknown {', '.join(sorted(wanted - set(names)))}")
     shell = shutil.which("sqlite3")
     if not shell:
         sys.exit("bench: the sqlite3 shell is not on PATH")
-    omega = omega_cmd()
     compiled = byte_compile()
     db010, db013 = build_db.ensure(args.cache, args.scale, rebuild=args.rebuild)
     n = build_db.counts(args.scale)
@@ -416,6 +494,11 @@ def main() -> None:
           f"010 file {db010.stat().st_size / 2**20:.0f} MiB, 013 file "
           f"{db013.stat().st_size / 2**20:.0f} MiB")
     print(f"omega-db: {' '.join(omega)} (byte-compiled {compiled}); shell: {shell}", flush=True)
+    for module in modules:
+        state = f"skipped: {module.skipped}" if module.skipped else f"pairs {', '.join(module.bars)}"
+        print(f"bench/{module.file}: {state}", flush=True)
+    print(f"commands without pairs (no bench/pairs_<command>.py): {', '.join(unpaired(modules)) or 'none'}",
+          flush=True)
 
     work = Path(tempfile.mkdtemp(prefix="work-", dir=args.cache))
     pairs: list[Pair] = []
@@ -465,6 +548,8 @@ def main() -> None:
             peaks = bench_memory(max(1, rounds // 2), db013, work, omega, n["outcomes"])
         if "table-memory" in wanted:
             table_peaks = bench_table_memory(max(1, rounds // 2), db013, work, omega, n["outcomes"])
+        for module in modules:
+            pairs += run_module(module, wanted, rounds, db013, work, omega, shell)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"(measured in {time.monotonic() - started:.0f} s; load average "
@@ -474,7 +559,7 @@ def main() -> None:
             for side in ("omega", "reference"):
                 times = " ".join(f"{r.seconds:.3f}" for r in getattr(p, side))
                 print(f"{p.name} {side}: {times}")
-    report(pairs, peaks, table_peaks, args.scale)
+    report(pairs, bars, peaks, table_peaks, args.scale)
 
 
 if __name__ == "__main__":
