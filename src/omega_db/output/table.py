@@ -21,7 +21,7 @@ from itertools import chain
 from typing import TextIO
 
 from omega_db.ground.untrusted import visible, visible_row
-from omega_db.output.terminal import Painter, Screen, cells, fold, margins, pad
+from omega_db.output.terminal import Painter, Screen, cells, fold, pad
 
 GAP = "  "
 PIPED_CAP = 40  # piped, a column is padded to at most this many cells; a longer value runs on
@@ -169,6 +169,7 @@ class _Layout:
         else:
             self.span = sum(self.widths) + gaps
             self.row = self._folded_row
+            self.blanks = [" " * width for width in self.widths]  # a column with no more to show
 
     def head(self) -> list[str]:
         """The header line(s) and the rule under them (none for blocks: each block has its labels)."""
@@ -217,17 +218,38 @@ class _Layout:
         lines.append(GAP.join(parts))
 
     def _folded_row(self, row: Sequence[str], lines: list[str], header: bool = False) -> None:
-        widths: list[int] = self.widths  # type: ignore[assignment]
-        folded = [fold(text, width) for text, width in zip(row, widths, strict=True)]
-        looks = ["bold" if header else (style(text) if style and text else "")
-                 for style, text in zip(self.styles, row, strict=True)]
-        for k in range(max(len(pieces) for pieces in folded)):
+        # The hot loop on a terminal: a cell that fits (the most) is measured once and not folded.
+        paint = self.paint
+        columns: list[list[str]] = []  # each column's lines, padded to its width
+        height = 1
+        for text, width, justify, style in zip(row, self.widths, self.justify, self.styles, strict=False):  # type: ignore[arg-type]
+            look = "bold" if header else (style(text) if style and text else "")
+            size = len(text) if text.isascii() else cells(text)
+            if size <= width:
+                pieces, sizes = [text], [size]
+            else:
+                pieces = fold(text, width)
+                sizes = [len(piece) if piece.isascii() else cells(piece) for piece in pieces]
+                height = max(height, len(pieces))
             parts = []
-            for pieces, width, justify, look in zip(folded, widths, self.justify, looks, strict=True):
-                piece = pieces[k] if k < len(pieces) else ""
-                left, right = margins(piece, width, justify)
-                parts.append(f"{' ' * left}{self.paint(piece, look)}{' ' * right}")
-            lines.append(GAP.join(parts).rstrip(" "))
+            for piece, size in zip(pieces, sizes, strict=False):
+                shown = paint(piece, look) if look else piece
+                gap = width - size
+                if gap <= 0:
+                    parts.append(shown)
+                elif justify == "left":
+                    parts.append(shown + " " * gap)
+                else:
+                    left = gap if justify == "right" else gap // 2
+                    parts.append(f"{' ' * left}{shown}{' ' * (gap - left)}")
+            columns.append(parts)
+        if height == 1:
+            lines.append(GAP.join([parts[0] for parts in columns]).rstrip(" "))
+            return
+        blanks = self.blanks
+        for k in range(height):
+            line = [parts[k] if k < len(parts) else blank for parts, blank in zip(columns, blanks, strict=False)]
+            lines.append(GAP.join(line).rstrip(" "))
 
     def _block_row(self, row: Sequence[str], lines: list[str], header: bool = False) -> None:
         room = max(1, self.screen.width - self.label - len(GAP))

@@ -7,6 +7,7 @@ piped output never needs it for text that is ASCII.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -49,24 +50,38 @@ def detect(stream: TextIO) -> Screen:
     )
 
 
+# Characters one cell wide in every terminal (printable ASCII and Latin up to the combining
+# marks; rich counts them so too): only the others are looked up one by one.
+_NOT_NARROW = re.compile("[^\x20-\x7e\xa0-\xac\xae-\u02ff]")
+
+
 def cells(text: str) -> int:
-    """How many terminal cells text takes (wide characters two, combining marks none)."""
+    """How many terminal cells text takes (wide characters two, combining marks none), as rich counts."""
     if text.isascii():
         return len(text)
-    from rich.cells import cell_len
+    others = _NOT_NARROW.findall(text)
+    if not others:
+        return len(text)
+    from rich import cells as rich_cells
 
-    return cell_len(text)
+    if "\u200d" in text or "\ufe0f" in text:  # a joiner or a variation selector: rich reads the sequence
+        return rich_cells.cell_len(text)
+    # rich's sum over every character, without a call for each narrow one (a table measures thousands).
+    return len(text) - len(others) + sum(map(rich_cells.get_character_cell_size, others))
 
 
 def fold(text: str, width: int) -> list[str]:
     """text in lines of at most width cells: broken at spaces, a longer word cut into pieces."""
-    if cells(text) <= width:
+    narrow = text.isascii() or not _NOT_NARROW.search(text)
+    if (len(text) if narrow else cells(text)) <= width:
         return [text]
     width = max(1, width)
+    if narrow:
+        return _fold_narrow(text, width)
+    words = text.split(" ")
     lines: list[str] = []
     line, size = "", -1  # size -1: nothing on the line yet
-    for word in text.split(" "):
-        length = cells(word)
+    for word, length in zip(words, [len(w) if w.isascii() else cells(w) for w in words], strict=False):
         if size >= 0 and size + 1 + length <= width:
             line, size = f"{line} {word}", size + 1 + length
             continue
@@ -80,6 +95,30 @@ def fold(text: str, width: int) -> list[str]:
         line, size = word, length
     lines.append(line)
     return lines
+
+
+def _fold_narrow(text: str, width: int) -> list[str]:
+    """fold() of a text whose every character is one cell, with the string's own searches.
+
+    The same lines as adding word after word: a line is its first word (the end of it, if the
+    word is cut into pieces of width) and as many more as fit, which is the last space within
+    width of the line's start; the space a line breaks at is left out.
+    """
+    lines: list[str] = []
+    start, end = 0, len(text)
+    while True:
+        first = text.find(" ", start)
+        first = end if first < 0 else first  # the end of the line's first word
+        while first - start > width:  # a word longer than the line: cut, its last piece starts the line
+            lines.append(text[start : start + width])
+            start += width
+        limit = start + width
+        if end <= limit:
+            lines.append(text[start:])
+            return lines
+        cut = limit if text[limit] == " " else text.rfind(" ", first, limit)
+        lines.append(text[start:cut])
+        start = cut + 1
 
 
 def _chop(word: str, width: int) -> list[str]:
