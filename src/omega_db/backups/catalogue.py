@@ -39,6 +39,7 @@ def parse_name(database: Path, name: str) -> tuple[dt.datetime, int] | None:
 
 def find(database: Path) -> list[Found]:
     """Every backup of database beside it (regular files named exactly as backups), newest first."""
+    database = online_copy.real(database)
     folder = database.parent
     found = []
     try:

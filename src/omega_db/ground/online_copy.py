@@ -23,9 +23,16 @@ MIGRATE_ADVICE = "nothing was migrated. Free some space or fix the folder's perm
 COMMAND_ADVICE = "free some space or fix the folder's permissions"
 
 
+def real(path: Path) -> Path:
+    """The database file itself, a symbolic link resolved: every backup is named after it and sits beside it,
+    whichever way the database was reached, so `backups` lists them all and `--keep` prunes them all."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
 def backup_path(path: Path, now: dt.datetime | None = None) -> Path:
-    """<DB>.bak-<UTC YYYYmmddTHHMMSSZ> beside the database."""
+    """<DB>.bak-<UTC YYYYmmddTHHMMSSZ> beside the database (the real file, see real)."""
     now = now or dt.datetime.now(dt.UTC)
+    path = real(path)
     return path.with_name(f"{path.name}.bak-{now.strftime(STAMP)}")
 
 
