@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from omega_db.ground import db
-from omega_db.ground.errors import BackupError, BadArgumentError, BusyError
+from omega_db.ground.errors import BackupError, BadArgumentError, BusyError, for_os_error
 from omega_db.ground.holders import COMPANIONS
 
 STAMP = "%Y%m%dT%H%M%SZ"
@@ -96,7 +96,7 @@ def _create_partial(
         except (FileNotFoundError, NotADirectoryError):
             raise BadArgumentError(f"cannot write the backup {target}: its folder does not exist.") from None
         except OSError as exc:
-            raise BackupError(f"cannot write the backup {target} ({exc.strerror}); {advice}.") from None
+            raise for_os_error(exc, f"cannot write the backup {target}", advice, BackupError) from None
         try:
             os.fchmod(fd, 0o600)  # O_CREAT's mode is narrowed by the umask only
             # Run as root (cron), the copy is the database owner's: OMEGA's user must be able to restore it.
