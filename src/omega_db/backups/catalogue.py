@@ -39,6 +39,7 @@ def parse_name(database: Path, name: str) -> tuple[dt.datetime, int] | None:
 
 def find(database: Path) -> list[Found]:
     """Every backup of database beside it (regular files named exactly as backups), newest first."""
+    database = online_copy.real(database)
     folder = database.parent
     found = []
     try:
@@ -91,6 +92,7 @@ class Taken:
     current: str | None
     pruned: tuple[Path, ...] = ()
     half_applied: str | None = None  # what the database (and so the copy) holds half-applied, in words
+    kept: int | None = None  # --keep N, when given
 
 
 def take(
@@ -115,7 +117,7 @@ def take(
     finally:
         copy.close()
     pruned = prune(path, keep=keep, made=made) if keep is not None else []
-    return Taken(made, made.stat().st_size, current, tuple(pruned), half)
+    return Taken(made, made.stat().st_size, current, tuple(pruned), half, keep)
 
 
 def half_applied(conn: sqlite3.Connection, path: Path) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class OmegaDbError(Exception):
     """A failure to report to the user as one sentence, with an exit code."""
@@ -57,3 +59,15 @@ class InUseError(OmegaDbError):
 
 class OutputError(OmegaDbError):
     """The answer could not be written: a full disk, a closed stdout, an encoding that cannot carry it (exit 1)."""
+
+
+# A file or folder this user may not write: the same cause is exit 2 in every command (SPEC: unreadable).
+PERMISSION = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def for_os_error(exc: OSError, message: str, advice: str, otherwise: type[OmegaDbError] = OmegaDbError) -> OmegaDbError:
+    """The error for an OSError met writing a file: a permission is BadDatabaseError (exit 2) in every
+    command; anything else (a full disk) is `otherwise`, with the caller's advice."""
+    if exc.errno in PERMISSION:
+        return BadDatabaseError(f"{message} ({exc.strerror}); check the folder's permissions.")
+    return otherwise(f"{message} ({exc.strerror}); {advice}.")

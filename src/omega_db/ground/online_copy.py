@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from omega_db.ground import db
-from omega_db.ground.errors import BackupError, BadArgumentError, BusyError
+from omega_db.ground.errors import BackupError, BadArgumentError, BusyError, for_os_error
 from omega_db.ground.holders import COMPANIONS
 
 STAMP = "%Y%m%dT%H%M%SZ"
@@ -23,9 +23,16 @@ MIGRATE_ADVICE = "nothing was migrated. Free some space or fix the folder's perm
 COMMAND_ADVICE = "free some space or fix the folder's permissions"
 
 
+def real(path: Path) -> Path:
+    """The database file itself, a symbolic link resolved: every backup is named after it and sits beside it,
+    whichever way the database was reached, so `backups` lists them all and `--keep` prunes them all."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
 def backup_path(path: Path, now: dt.datetime | None = None) -> Path:
-    """<DB>.bak-<UTC YYYYmmddTHHMMSSZ> beside the database."""
+    """<DB>.bak-<UTC YYYYmmddTHHMMSSZ> beside the database (the real file, see real)."""
     now = now or dt.datetime.now(dt.UTC)
+    path = real(path)
     return path.with_name(f"{path.name}.bak-{now.strftime(STAMP)}")
 
 
@@ -89,7 +96,7 @@ def _create_partial(
         except (FileNotFoundError, NotADirectoryError):
             raise BadArgumentError(f"cannot write the backup {target}: its folder does not exist.") from None
         except OSError as exc:
-            raise BackupError(f"cannot write the backup {target} ({exc.strerror}); {advice}.") from None
+            raise for_os_error(exc, f"cannot write the backup {target}", advice, BackupError) from None
         try:
             os.fchmod(fd, 0o600)  # O_CREAT's mode is narrowed by the umask only
             # Run as root (cron), the copy is the database owner's: OMEGA's user must be able to restore it.

@@ -25,11 +25,14 @@ def _out(line: str = "") -> None:
 
 
 def render_backup(taken: Taken, fmt: ReportFormat) -> None:
-    """The backup made ({"path", "bytes", "current"}), and what --keep deleted (stderr with JSON)."""
+    """The backup made ({"path", "bytes", "current"}, and "pruned" with --keep: what it deleted)."""
     if taken.half_applied:
         note(f"note: the database holds a half-applied migration, and so does its backup: {taken.half_applied}.")
     if fmt is ReportFormat.json:
-        write_json({"path": str(taken.path), "bytes": taken.bytes, "current": taken.current})
+        report: dict[str, Any] = {"path": str(taken.path), "bytes": taken.bytes, "current": taken.current}
+        if taken.kept is not None:  # --keep: what it deleted, in the answer a script reads
+            report["pruned"] = [str(old) for old in taken.pruned]
+        write_json(report)
         for old in taken.pruned:
             note(f"deleted the old backup {visible(old)}")
         return
