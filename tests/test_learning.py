@@ -308,3 +308,28 @@ def test_a_table_scan_counts_what_the_index_does(week: Path, monkeypatch: pytest
 def test_project_and_sender_complete_from_the_database(week: Path) -> None:
     assert complete(f"omega-db learning {week} --project ")[0] == ["a'b%_", "alpha", "beta"]
     assert complete(f"omega-db learning {week} --sender c")[0] == ["carol"]
+
+
+def test_damage_is_an_answer(runner: CliRunner, tmp_path: Path) -> None:
+    """NULL, a BLOB and bytes that are not UTF-8 where OMEGA writes text: counted, shown, never a crash."""
+    path = helpers.build(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = replace(replace(sql, 'project TEXT NOT NULL', 'project TEXT'), "
+                 "'project     TEXT NOT NULL', 'project TEXT') WHERE name IN ('outcomes', 'lessons')")
+    conn.close()
+    conn = helpers.connect(path)
+    for project, domain in ((None, "coding"), (b"\xffbad", "coding"), ("ok", None), ("ok", b"x\xfe")):
+        conn.execute("INSERT INTO outcomes (id, timestamp, sender_id, domain, score, lesson, project) "
+                     "VALUES (?, datetime('now'), 'alice', coalesce(?, 'd'), 1, 'l', ?)",
+                     (f"o-{project!r}-{domain!r}", domain, project))
+        conn.execute("INSERT INTO lessons (id, sender_id, domain, rule, project) VALUES (?, 'alice', "
+                     "coalesce(?, 'd'), CAST(? AS BLOB), ?)", (f"l-{project!r}-{domain!r}", domain, b"r\xff", project))
+    conn.close()
+    for fmt in ("json", "table"):
+        result = run(runner, path, "-f", fmt)
+        assert result.exit_code == 0, result.stderr
+        assert "not valid UTF-8" in result.stderr and "Traceback" not in result.stderr
+    doc = json.loads(run(runner, path, "-f", "json").stdout)
+    assert [p["project"] for p in doc["projects"]] == ["", "ok", "\ufffdbad", None]
+    assert sum(p["positive"] for p in doc["projects"]) == 4

@@ -13,6 +13,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from omega_db.data import queries
 from omega_db.ground import decoding
@@ -202,17 +203,17 @@ def learning(
     cells: dict[str, dict[str, dict[str, Mix]]] = {"day": {}, "domain": {}}
     for kind, scope, key, *mix in _rows(conn, SQL_OUTCOMES.format(scope=out_scope, indexed=indexed, where=where),
                                         params):
-        cells[str(kind)].setdefault(str(scope), {})[str(key)] = Mix(*(int(n) for n in mix))  # type: ignore[call-overload]
+        cells[str(kind)].setdefault(scope, {})[key] = Mix(*(int(n) for n in mix))  # type: ignore[call-overload]
     by_day, by_domain = cells["day"], cells["domain"]
     lesson_where, lesson_params = _where(filters(lesson_scope))
     lessons: dict[str, dict[str, tuple[int, int]]] = {}
     query = SQL_LESSONS_BY_DOMAIN.format(scope=lesson_scope, where=lesson_where)
     for scope, domain, count, full in _rows(conn, query, (CAP, *lesson_params)):
-        lessons.setdefault(str(scope), {})[str(domain)] = (int(count), int(full))  # type: ignore[call-overload]
+        lessons.setdefault(scope, {})[domain] = (int(count), int(full))  # type: ignore[call-overload]
     top: dict[str, list[Lesson]] = {}
     query = SQL_TOP_LESSONS.format(scope=lesson_scope, where=lesson_where)
     for scope, *lesson in _rows(conn, query, (*lesson_params, TOP)):
-        top.setdefault(str(scope), []).append(Lesson(*lesson))  # type: ignore[arg-type]
+        top.setdefault(scope, []).append(Lesson(*lesson))  # type: ignore[arg-type]
     names = {queries.GENERAL} if project is None else {project}
     if project is None:
         names |= {*by_day, *by_domain, *lessons, *top}
@@ -222,11 +223,16 @@ def learning(
         projects=tuple(
             _project(name, every, by_day.get(name, {}), by_domain.get(name, {}), lessons.get(name, {}),
                      top.get(name, []))
-            for name in sorted(names)
+            for name in _in_order(names)
         ),
         crowded_out=_crowded_out(conn, lesson_scope, project, sender),
         before_011=lesson_scope != "project" or out_scope != "project",
     )
+
+
+def _in_order(names: set[Any]) -> list[Any]:
+    """Names sorted, '' (general) first; NULL, which only a damaged file holds, last."""
+    return sorted(names, key=lambda name: (name is None, name or ""))
 
 
 def _project(name: str, every: list[str], by_day: dict[str, Mix], by_domain: dict[str, Mix],
@@ -234,7 +240,7 @@ def _project(name: str, every: list[str], by_day: dict[str, Mix], by_domain: dic
     daily = tuple((day, by_day.get(day, Mix())) for day in every)
     domains = tuple(
         Domain(domain, by_domain.get(domain, Mix()), *lessons.get(domain, (0, 0)))
-        for domain in sorted({*by_domain, *lessons})
+        for domain in _in_order({*by_domain, *lessons})
     )
     total = sum((mix for _, mix in daily), Mix())
     return Project(name, total, daily, domains, tuple(top))
