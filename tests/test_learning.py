@@ -333,3 +333,30 @@ def test_damage_is_an_answer(runner: CliRunner, tmp_path: Path) -> None:
     doc = json.loads(run(runner, path, "-f", "json").stdout)
     assert [p["project"] for p in doc["projects"]] == ["", "ok", "\ufffdbad", None]
     assert sum(p["positive"] for p in doc["projects"]) == 4
+
+
+@pytest.mark.slow
+def test_read_only_while_omega_holds_it_open_in_wal(week: Path, tmp_path: Path) -> None:
+    """OMEGA in WAL mode with rows committed but not checkpointed, and a write transaction open."""
+    path = tmp_path / "wal.db"
+    path.write_bytes(week.read_bytes())
+    omega = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert omega.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+        omega.execute("PRAGMA wal_autocheckpoint = 0")
+        insert = ("INSERT INTO outcomes (id, timestamp, sender_id, domain, score, lesson, project) "
+                  "VALUES (?, datetime('now'), 'alice', 'wal', ?, 'l', 'walled')")
+        omega.execute(insert, ("wal-committed", 1))
+        omega.execute("BEGIN IMMEDIATE")
+        omega.execute(insert, ("wal-open", -1))
+        wal = path.with_name(path.name + "-wal")
+        before = helpers.fingerprint(path), helpers.fingerprint(wal)
+        for fmt in ("table", "json"):
+            done = helpers.run_cli("learning", str(path), "--project", "walled", "-f", fmt)
+            assert done.returncode == 0, done.stderr
+            assert (helpers.fingerprint(path), helpers.fingerprint(wal)) == before
+        [walled] = json.loads(done.stdout)["projects"]
+        assert (walled["positive"], walled["negative"]) == (1, 0)  # committed, yes; still open, no
+        omega.execute("COMMIT")
+    finally:
+        omega.close()
