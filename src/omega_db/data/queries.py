@@ -93,7 +93,7 @@ SQL_TASKS_ORDER = "datetime(due_at), id"
 Where = list[tuple[str, tuple[object, ...]]]  # (clause, its parameters)
 
 
-def _table(conn: sqlite3.Connection, table: str) -> tuple[list[str], str]:
+def scoped_table(conn: sqlite3.Connection, table: str) -> tuple[list[str], str]:
     """The table's columns and its project expression; MissingMigrationError if it does not exist."""
     columns = db.table_columns(conn, table)
     if not columns:
@@ -217,7 +217,7 @@ def lessons(
         ListingKind.lessons, project=project, only=only, sender=sender, domain=domain, limit=_cap(limit),
         injected=injected,
     )
-    _, scope = _table(conn, "lessons")
+    _, scope = scoped_table(conn, "lessons")
     omega = _injection(scope, project, sender)
     if injected:
         return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, [], [], omega=omega)
@@ -263,7 +263,7 @@ def outcomes(
     question = Question(
         ListingKind.outcomes, project=project, sender=sender, domain=domain, hours=hours, limit=_cap(limit)
     )
-    _, scope = _table(conn, "outcomes")
+    _, scope = scoped_table(conn, "outcomes")
     where = _filters(scope, project, sender, domain)
     if hours is not None:
         where.append((SQL_WITHIN_HOURS, (f"-{hours:.6f} hours",)))
@@ -292,7 +292,7 @@ def tasks(
     question = Question(
         ListingKind.tasks, project=project, sender=sender, status=wanted, due=due, limit=_cap(limit)
     )
-    columns, scope = _table(conn, "scheduled_tasks")
+    columns, scope = scoped_table(conn, "scheduled_tasks")
     if scope != "project":
         columns = [*columns, "project"]
     where = _filters(scope, project, sender, None)
