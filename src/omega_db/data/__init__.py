@@ -4,4 +4,4 @@ v1.3.0's semantics, and where a file stands (`status`). It may import `ground`, 
 `verify`.
 """
 
-MODULES = ("listing", "queries", "status")
+MODULES = ("listing", "queries", "status", "context")
