@@ -238,3 +238,88 @@ def test_the_report_has_a_heading_per_section_and_escapes_stored_text(runner: Cl
 def test_sender_is_required(runner: CliRunner, memory: Path) -> None:
     ran = invoke(runner, "context", str(memory))
     assert ran.code == 2 and "--sender" in ran.stderr
+
+
+def test_a_folder_where_omegas_config_belongs_is_exit_2(runner: CliRunner, memory: Path) -> None:
+    """As for every command that reads the config (an unreadable one, as nobody: test_read_only)."""
+    config = Path.home() / ".omega" / "config.toml"
+    config.mkdir(parents=True)
+    ran = invoke(runner, "context", str(memory), "--sender", "alice", "--project", "alpha", "-f", "json")
+    assert ran.code == 2 and ran.stdout == "" and str(config) in ran.stderr
+
+
+def test_rich_markup_in_stored_text_is_shown_as_text(runner: CliRunner, tmp_path: Path) -> None:
+    path = helpers.build(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute("INSERT INTO lessons (id, sender_id, domain, rule) VALUES ('l', 'eve', '[bold]d[/bold]', "
+                 "'[link=http://x]click[/link] \u202eevil')")
+    conn.close()
+    ran = invoke(runner, "context", str(path), "--sender", "eve")
+    assert ran.code == 0
+    assert "[bold]d[/bold]" in ran.stdout and "[link=http://x]click[/link] \\u202eevil" in ran.stdout
+    assert "OMEGA would start a new one" in ran.stdout and "(none: the sender has no conversation)" in ran.stdout
+
+
+# --- older versions ----------------------------------------------------------------------------
+
+
+def fill_old(path: Path) -> Path:
+    """alice's memory in a file before 012 (conversations without a project) and maybe before 011."""
+    conn = helpers.connect(path)
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO conversations (id, channel, sender_id, status, last_activity) "
+                 "VALUES ('cur', 'tg', 'alice', 'active', datetime('now', '-3 minutes'))")
+    for i in range(55):
+        conn.execute("INSERT INTO messages (id, conversation_id, role, content, timestamp) "
+                     "VALUES (?, 'cur', 'user', ?, datetime('now', ?))", (f"m{i}", f"message {i}", f"-{100 - i} seconds"))
+        conn.execute("INSERT INTO lessons (id, sender_id, domain, rule, updated_at) "
+                     "VALUES (?, 'alice', ?, ?, datetime('now', ?))", (f"l{i}", f"d{i}", f"rule {i}", f"-{i} minutes"))
+        conn.execute("INSERT INTO outcomes (id, timestamp, sender_id, domain, score, lesson) "
+                     "VALUES (?, datetime('now', ?), 'alice', 'coding', 1, ?)", (f"o{i}", f"-{i} minutes", f"lesson {i}"))
+    conn.execute("INSERT INTO scheduled_tasks (id, channel, sender_id, reply_target, description, due_at) "
+                 "VALUES ('t', 'tg', 'alice', 'r', 'call', '2026-05-01 10:00:00')")
+    conn.execute("COMMIT")
+    conn.close()
+    return path
+
+
+CURRENT_BEFORE_012 = ("SELECT id FROM conversations WHERE channel = ? AND sender_id = ? AND status = 'active' "
+                      "AND datetime(last_activity) > datetime('now', '-120 minutes') ORDER BY last_activity DESC "
+                      "LIMIT 1")
+
+
+def test_before_011_every_row_is_general(runner: CliRunner, tmp_path: Path) -> None:
+    path = fill_old(helpers.build(tmp_path / "memory.db", to="010"))
+    before = helpers.fingerprint(path)
+    ran = invoke(runner, "context", str(path), "--sender", "alice", "--project", "alpha", "-f", "json")
+    assert ran.code == 0 and "011_project_learning" in ran.stderr and "general" in ran.stderr
+    document = json.loads(ran.stdout)
+    got = sections(document)
+    assert document["conversation"] == omega(path, CURRENT_BEFORE_012, "tg", "alice")[0]["id"] == "cur"
+    assert got["lessons"] == omega(path, "SELECT domain, rule, '' AS project FROM lessons WHERE sender_id = ? "
+                                         "ORDER BY updated_at DESC LIMIT 50", "alice")
+    assert got["outcomes"] == []  # no outcome is alpha's: every one is general
+    assert got["pending_tasks"] == omega(path, "SELECT id, description, due_at, repeat, task_type, '' AS project "
+                                               "FROM scheduled_tasks WHERE sender_id = ? AND status = 'pending' "
+                                               "ORDER BY due_at ASC", "alice")
+    assert got["history"] == omega(path, HISTORY, "cur", 50)
+    general = sections(context(runner, path, "--sender", "alice"))
+    assert general["outcomes"] == omega(path, OUTCOMES, "alice") and len(general["outcomes"]) == 15
+    assert helpers.fingerprint(path) == before
+
+
+def test_at_011_the_conversation_has_no_project_yet(runner: CliRunner, tmp_path: Path) -> None:
+    path = fill_old(helpers.build(tmp_path / "memory.db", to="011"))
+    document = context(runner, path, "--sender", "alice", "--project", "alpha")
+    assert document["conversation"] == "cur"
+    assert sections(document)["lessons"] == omega(path, LESSONS_P, "alice", "alpha", "alpha")
+
+
+@pytest.mark.parametrize("to", ["009", "007", "001"])
+def test_a_missing_table_is_exit_2_naming_the_migration(runner: CliRunner, tmp_path: Path, to: str) -> None:
+    path = helpers.build(tmp_path / "memory.db", to=to)
+    before = helpers.fingerprint(path)
+    ran = invoke(runner, "context", str(path), "--sender", "alice")
+    assert ran.code == 2 and ran.stdout == ""
+    assert "010_outcomes" in ran.stderr and str(path) in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
+    assert helpers.fingerprint(path) == before

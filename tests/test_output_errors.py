@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests import helpers, listing_seed
-from tests.inputkit import COMMANDS
+from tests.inputkit import COMMANDS, required
 
 BIG = 20_000  # lessons: far more output than a pipe or a stdio buffer holds
 
@@ -159,7 +159,7 @@ def test_a_reader_that_leaves_after_one_line_is_exit_0_and_quiet(database: Path,
 def test_debug_is_accepted_after_the_subcommand(tmp_path: Path, command: str) -> None:
     path = tmp_path / "not-a-db.db"
     path.write_text("just text, not SQLite\n" * 50)
-    args = [command, str(path)] + (["--no-backup"] if command == "migrate" else [])
+    args = [command, str(path), *required(command)] + (["--no-backup"] if command == "migrate" else [])
     plain = helpers.run_cli(*args, env=env())
     assert plain.returncode == 2 and "Traceback" not in plain.stderr
     for debug in ([*args, "--debug"], ["--debug", *args], [command, "--debug", str(path), *args[2:]]):

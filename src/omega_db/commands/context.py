@@ -7,6 +7,7 @@ import typer
 from omega_db.commands import completion
 from omega_db.commands.options import ConfigOpt, DbArg, DebugOpt, ReportFormatOpt, TimeoutOpt, database_path
 from omega_db.ground.defaults import CONFIG_KEY, DEFAULT_TIMEOUT
+from omega_db.ground.errors import BadDatabaseError
 from omega_db.output import streams
 from omega_db.output.streams import ReportFormat
 
@@ -55,20 +56,35 @@ def context(
     """
     from omega_db.data import context as conversation
     from omega_db.data import listing
-    from omega_db.ground import paths
     from omega_db.output import context as shown
 
-    config_file = ctx.meta.get(CONFIG_KEY)
-    limit = conversation.max_messages(paths.memory_setting(config_file, "max_context_messages"),
-                                      str(paths.config_path(config_file)))
     path = database_path(ctx, database)
     with listing.reading(path, timeout=timeout) as found:
         for note in found.notes:
             streams.note(f"note: {note}")
+        limit = _max_context_messages(ctx.meta.get(CONFIG_KEY))  # once the file is known to answer
         built = conversation.build(found.conn, sender=sender, project=project, channel=channel, message=message,
                                    max_context_messages=limit)
     with streams.writing():
         shown.render_context(path, built, fmt)
+
+
+def _max_context_messages(config: Optional[str]) -> int:
+    """[memory] max_context_messages from OMEGA's config; OMEGA's default, with a note, when the
+    default config file cannot be read (a file named by --config must be readable)."""
+    from omega_db.data.context import DEFAULT_MAX_MESSAGES, max_messages
+    from omega_db.ground import paths
+
+    where = paths.config_path(config)
+    try:
+        value = paths.memory_setting(config, "max_context_messages")
+    except BadDatabaseError:
+        if config is not None:
+            raise
+        streams.note(f"note: OMEGA's config file {where} cannot be read; the history is shown with "
+                     f"OMEGA's default max_context_messages, {DEFAULT_MAX_MESSAGES}.")
+        return DEFAULT_MAX_MESSAGES
+    return max_messages(value, str(where))
 
 
 COMMANDS = (context,)

@@ -21,13 +21,14 @@ SECTIONS = ("profile", "summaries", "recall", "pending_tasks", "outcomes", "less
 SYSTEM_FACTS = frozenset({"active_project", "onboarding_stage", "preferred_language"})
 
 # Which migration makes each table the context reads (for "which migration is missing").
+# The latest first: a file without 010's tables is told about 010, which brings the others too.
 _MADE_BY = (
+    ("lessons", "010_outcomes"),
+    ("outcomes", "010_outcomes"),
+    ("scheduled_tasks", "005_scheduled_tasks"),
+    ("facts", "003_memory_enhancement"),
     ("conversations", "001_init"),
     ("messages", "001_init"),
-    ("facts", "003_memory_enhancement"),
-    ("scheduled_tasks", "005_scheduled_tasks"),
-    ("outcomes", "010_outcomes"),
-    ("lessons", "010_outcomes"),
 )
 _RECALL_TABLE = ("messages_fts", "004_fts5_recall")
 
