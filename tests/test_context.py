@@ -323,3 +323,12 @@ def test_a_missing_table_is_exit_2_naming_the_migration(runner: CliRunner, tmp_p
     assert ran.code == 2 and ran.stdout == ""
     assert "010_outcomes" in ran.stderr and str(path) in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
     assert helpers.fingerprint(path) == before
+
+
+@pytest.mark.parametrize("option", ["--sender", "--project", "--channel", "--message"])
+def test_text_that_is_not_utf8_is_a_bad_argument(runner: CliRunner, memory: Path, option: str) -> None:
+    """Bytes from the shell that are not UTF-8 arrive as surrogates: never bound, exit 2 in one sentence."""
+    args = ["--sender", "alice"] if option != "--sender" else []
+    ran = invoke(runner, "context", str(memory), *args, option, "ab\udcffcd")
+    assert ran.code == 2 and ran.stdout == "" and option in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
