@@ -97,7 +97,7 @@ def test_a_closed_stdout_is_one_sentence_and_changes_nothing(database: Path, tmp
     path = tmp_path / "memory.db"
     path.write_bytes(database.read_bytes())
     before = helpers.fingerprint(path)
-    code, _, err = run([command, str(path)], stdout=subprocess.DEVNULL, preexec_fn=close_fd(1))
+    code, _, err = run([command, str(path), *required(command)], stdout=subprocess.DEVNULL, preexec_fn=close_fd(1))
     assert code == 1, err
     assert "standard output is closed" in sentence(err)
     assert helpers.fingerprint(path) == before  # not migrated, and no output landed in the file
