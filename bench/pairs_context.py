@@ -65,9 +65,9 @@ def queries(sender: str, conversation: str) -> list[tuple[str, str]]:
         ("summaries", _written(c.SQL_SUMMARIES, (CHANNEL, s))),
         ("recall", _written(c.SQL_RECALL.format(not_current=" AND m.conversation_id != ?"),
                             (c.phrase(MESSAGE), conversation, s))),
-        ("pending_tasks", _written(c.SQL_TASKS.format(project="project"), (s,))),
+        ("pending_tasks", _written(c.SQL_TASKS.format(selected="project"), (s,))),
         ("outcomes", _written(c.SQL_OUTCOMES.format(and_project=" AND project = ?"), (s, p))),
-        ("lessons", _written(c.SQL_LESSONS_PROJECT.format(project="project"), (s, p, p))),
+        ("lessons", _written(c.SQL_LESSONS_PROJECT.format(project="project", selected="project"), (s, p, p))),
         ("history", _written(c.SQL_HISTORY, (conversation, c.DEFAULT_MAX_MESSAGES))),
     ]
 

@@ -332,3 +332,32 @@ def test_text_that_is_not_utf8_is_a_bad_argument(runner: CliRunner, memory: Path
     ran = invoke(runner, "context", str(memory), *args, option, "ab\udcffcd")
     assert ran.code == 2 and ran.stdout == "" and option in ran.stderr
     assert len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_the_queries_are_omegas_word_for_word() -> None:
+    """On a 013 file each section runs OMEGA's text itself, so even the order among equals is OMEGA's."""
+    from omega_db.data import context as c
+
+    assert c.SQL_CURRENT.format(and_project=" AND project = ?") == CURRENT
+    assert (c.SQL_HISTORY, c.SQL_PROFILE, c.SQL_SUMMARIES) == (HISTORY, PROFILE, SUMMARIES)
+    assert c.SQL_RECALL.format(not_current=" AND m.conversation_id != ?") == RECALL
+    assert c.SQL_TASKS.format(selected="project") == TASKS
+    assert c.SQL_OUTCOMES.format(and_project=" AND project = ?") == OUTCOMES_P
+    assert c.SQL_OUTCOMES.format(and_project="") == OUTCOMES
+    assert c.SQL_LESSONS_PROJECT.format(project="project", selected="project") == LESSONS_P
+    assert c.SQL_LESSONS_GENERAL.format(project="project", selected="project") == LESSONS
+
+
+def test_lessons_equal_across_the_windows_end_are_omegas_choice(runner: CliRunner, tmp_path: Path) -> None:
+    path = helpers.build(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    conn.execute("BEGIN")
+    for i in range(80):  # three seconds only: ties everywhere, also at row 50
+        conn.execute("INSERT INTO lessons (id, sender_id, domain, rule, project, updated_at) VALUES (?, 'dave', 'd', ?, ?, ?)",
+                     (f"l-{(i * 7919) % 100:02d}-{i}", f"rule {i}", ("alpha", "")[i % 2], f"2026-03-0{1 + i % 3} 00:00:00"))
+    conn.execute("COMMIT")
+    conn.close()
+    got = sections(context(runner, path, "--sender", "dave", "--project", "alpha"))["lessons"]
+    assert got == omega(path, LESSONS_P, "dave", "alpha", "alpha") and len(got) == 50
+    general = sections(context(runner, path, "--sender", "dave"))["lessons"]
+    assert general == omega(path, LESSONS, "dave")

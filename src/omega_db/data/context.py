@@ -32,7 +32,8 @@ _MADE_BY = (
 )
 _RECALL_TABLE = ("messages_fts", "004_fts5_recall")
 
-# OMEGA's queries; {project} is the column, or '' before 011 (every row general). Values are bound.
+# OMEGA's queries, word for word; {project} is the column, or '' before 011 (every row general), and
+# {selected} the column or '' AS project. Values are bound.
 SQL_CHANNEL = "SELECT channel FROM conversations WHERE sender_id = ? ORDER BY last_activity DESC LIMIT 1"
 SQL_CURRENT = ("SELECT id FROM conversations WHERE channel = ? AND sender_id = ?{and_project} AND status = 'active' "
                f"AND datetime(last_activity) > datetime('now', '-{ACTIVE_MINUTES} minutes') "
@@ -45,14 +46,14 @@ SQL_SUMMARIES = ("SELECT summary, updated_at FROM conversations WHERE channel = 
 SQL_RECALL = ("SELECT m.role, m.content, m.timestamp FROM messages_fts fts JOIN messages m ON m.rowid = fts.rowid "
               "JOIN conversations c ON c.id = m.conversation_id WHERE messages_fts MATCH ?{not_current} "
               "AND c.sender_id = ? ORDER BY rank LIMIT 5")
-SQL_TASKS = ("SELECT id, description, due_at, repeat, task_type, {project} AS project FROM scheduled_tasks "
+SQL_TASKS = ("SELECT id, description, due_at, repeat, task_type, {selected} FROM scheduled_tasks "
              "WHERE sender_id = ? AND status = 'pending' ORDER BY due_at ASC")
 SQL_OUTCOMES = "SELECT score, domain, lesson, timestamp FROM outcomes WHERE sender_id = ?{and_project} " \
                "ORDER BY timestamp DESC LIMIT 15"
-SQL_LESSONS_PROJECT = ("SELECT domain, rule, {project} AS project FROM lessons WHERE sender_id = ? "
+SQL_LESSONS_PROJECT = ("SELECT domain, rule, {selected} FROM lessons WHERE sender_id = ? "
                        "AND ({project} = ? OR {project} = '') "
                        "ORDER BY CASE WHEN {project} = ? THEN 0 ELSE 1 END, updated_at DESC LIMIT 50")
-SQL_LESSONS_GENERAL = ("SELECT domain, rule, {project} AS project FROM lessons WHERE sender_id = ? "
+SQL_LESSONS_GENERAL = ("SELECT domain, rule, {selected} FROM lessons WHERE sender_id = ? "
                        "AND {project} = '' ORDER BY updated_at DESC LIMIT 50")
 
 
@@ -152,7 +153,7 @@ def build(
                                                                                     conversation)))
     sections += [
         Section("pending_tasks", ("id", "description", "due_at", "repeat", "task_type", "project"),
-                _rows(conn, SQL_TASKS.format(project=scope["scheduled_tasks"]), (sender,))),
+                _rows(conn, SQL_TASKS.format(selected=_selected(scope["scheduled_tasks"])), (sender,))),
         Section("outcomes", ("score", "domain", "lesson", "timestamp"), _outcomes(conn, sender, p, scope["outcomes"])),
         Section("lessons", ("domain", "rule", "project"), _lessons(conn, sender, p, scope["lessons"])),
         Section("history", ("role", "content"),
@@ -182,5 +183,10 @@ def _outcomes(conn: sqlite3.Connection, sender: str, project: str, scope: str) -
 def _lessons(conn: sqlite3.Connection, sender: str, project: str, scope: str) -> list[tuple[object, ...]]:
     """The 50 lessons OMEGA injects: P's first, then the general ones; the general ones alone with no P."""
     if not project:
-        return _rows(conn, SQL_LESSONS_GENERAL.format(project=scope), (sender,))
-    return _rows(conn, SQL_LESSONS_PROJECT.format(project=scope), (sender, project, project))
+        return _rows(conn, SQL_LESSONS_GENERAL.format(project=scope, selected=_selected(scope)), (sender,))
+    return _rows(conn, SQL_LESSONS_PROJECT.format(project=scope, selected=_selected(scope)), (sender, project, project))
+
+
+def _selected(scope: str) -> str:
+    """The project as OMEGA selects it: the column itself, or '' named project before 011."""
+    return "project" if scope == "project" else f"{scope} AS project"
