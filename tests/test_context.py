@@ -361,3 +361,34 @@ def test_lessons_equal_across_the_windows_end_are_omegas_choice(runner: CliRunne
     assert got == omega(path, LESSONS_P, "dave", "alpha", "alpha") and len(got) == 50
     general = sections(context(runner, path, "--sender", "dave"))["lessons"]
     assert general == omega(path, LESSONS, "dave")
+
+
+@pytest.mark.parametrize("case", [("012_project_sessions", 1), ("013_multi_lessons", 3)])
+def test_a_half_applied_migration_is_named_with_repair(runner: CliRunner, tmp_path: Path,
+                                                       case: tuple[str, int]) -> None:
+    """As `lessons` does: a note with an answer while the tables are there, exit 2 pointing to
+    --repair when 013 stopped with every lesson only in lessons_v2."""
+    from tests.test_half_applied_013 import half_applied
+
+    name, statements = case
+    path = tmp_path / "memory.db"
+    half_applied(path, name, statements)
+    before = helpers.fingerprint(path)
+    ran = invoke(runner, "context", str(path), "--sender", "alice", "-f", "json")
+    assert name in ran.stderr and "migrate --repair" in ran.stderr
+    if name == "013_multi_lessons":  # lessons is gone
+        assert ran.code == 1 and ran.stdout == ""
+    else:
+        assert ran.code == 0 and json.loads(ran.stdout)["sender"] == "alice"
+    assert helpers.fingerprint(path) == before
+
+
+def test_text_that_is_not_utf8_is_shown_with_u_fffd_and_a_note(runner: CliRunner, tmp_path: Path) -> None:
+    path = fill(helpers.build(tmp_path / "memory.db"))
+    conn = helpers.connect(path)
+    conn.execute("UPDATE facts SET value = CAST(X'6F736C6FFF' AS TEXT) WHERE id = 'f-city'")
+    conn.close()
+    for fmt in ("json", "table"):
+        ran = invoke(runner, "context", str(path), "--sender", "alice", "-f", fmt)
+        assert ran.code == 0 and "not valid UTF-8" in ran.stderr
+        assert "oslo\ufffd" in ran.stdout
