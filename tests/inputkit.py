@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 from omega_db.cli import app
 from tests.helpers import listing, seeded
 
-COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks", "learning")
+COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks", "learning", "context")
 READERS = tuple(c for c in COMMANDS if c != "migrate")
 # listing and seeded live in helpers; importing them from here still works.
-__all__ = ["COMMANDS", "READERS", "Printed", "Ran", "args_for", "invoke", "listing", "one_sentence", "seeded"]
+__all__ = ["COMMANDS", "READERS", "Printed", "Ran", "args_for", "invoke", "required", "listing", "one_sentence", "seeded"]
 # Their bad files and options are covered in test_backup_files.py: what they are given is
 # not always the database (restore's BACKUP; backups lists beside a database that may be gone).
 BACKUP_COMMANDS = ("backup", "backups", "restore")
@@ -42,7 +42,12 @@ def args_for(command: str, path: Path) -> list[str]:
     """The command on path, asking for JSON (read commands) so the answer can be parsed."""
     if command == "migrate":
         return [command, str(path)]
-    return [command, str(path), "-f", "json"]
+    return [command, str(path), *required(command), "-f", "json"]
+
+
+def required(command: str) -> list[str]:
+    """The options a command cannot run without (context: whose context)."""
+    return ["--sender", "alice"] if command == "context" else []
 
 
 class Printed(Protocol):

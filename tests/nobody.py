@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import omega_db
 from omega_db.cli import app
 from tests import helpers
-from tests.inputkit import COMMANDS, Ran
+from tests.inputkit import COMMANDS, Ran, required
 
 NOBODY = 65534
 
@@ -38,7 +38,7 @@ def preload() -> None:
         path = helpers.seeded(Path(folder) / "warm-up.db", to="010")
         for command in (*COMMANDS, "backups"):
             for fmt in ("table", "json"):
-                runner.invoke(app, [command, str(path), "-f", fmt])
+                runner.invoke(app, [command, str(path), *required(command), "-f", fmt])
 
 
 def as_nobody(*args: str) -> Ran:

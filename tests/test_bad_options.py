@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import helpers
-from tests.inputkit import COMMANDS, invoke
+from tests.inputkit import COMMANDS, invoke, required
 
 COMMON_BAD = [
     (["--format", "xml"], "--format"),
@@ -45,7 +45,7 @@ BAD_OPTIONS = [(c, a, o) for c in COMMANDS for a, o in COMMON_BAD] + SPECIFIC_BA
 @pytest.mark.parametrize(("command", "extra", "option"), BAD_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
 def test_a_bad_option_value_is_exit_2(runner: CliRunner, shared_seeded: Path, command: str, extra: list[str], option: str) -> None:
     before = helpers.fingerprint(shared_seeded)
-    ran = invoke(runner, command, str(shared_seeded), *extra)
+    ran = invoke(runner, command, str(shared_seeded), *required(command), *extra)
     assert ran.code == 2, (ran.stdout, ran.stderr)
     assert option in ran.stderr
     assert ran.stdout.strip() == ""
@@ -56,6 +56,6 @@ def test_a_bad_option_value_is_exit_2(runner: CliRunner, shared_seeded: Path, co
 @pytest.mark.parametrize("command", COMMANDS)
 def test_two_database_arguments_are_exit_2(runner: CliRunner, shared_seeded: Path, command: str) -> None:
     before = helpers.fingerprint(shared_seeded)
-    ran = invoke(runner, command, str(shared_seeded), str(shared_seeded))
+    ran = invoke(runner, command, str(shared_seeded), str(shared_seeded), *required(command))
     assert ran.code == 2
     assert helpers.fingerprint(shared_seeded) == before

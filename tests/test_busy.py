@@ -30,7 +30,7 @@ from tests.faultkit import (
     release,
     rows_digest,
 )
-from tests.inputkit import READERS, one_sentence
+from tests.inputkit import READERS, one_sentence, required
 
 # Real processes contending for locks, each waiting out a timeout: about 9 s.
 pytestmark = pytest.mark.slow
@@ -108,7 +108,7 @@ def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: s
     holder = hold_lock(seeded_010, "EXCLUSIVE")
     try:
         started = time.monotonic()
-        result = CliRunner().invoke(app, [command, str(seeded_010), "--timeout", "0.5", "-f", "json"])
+        result = CliRunner().invoke(app, [command, str(seeded_010), *required(command), "--timeout", "0.5", "-f", "json"])
         elapsed = time.monotonic() - started
     finally:
         release(holder)

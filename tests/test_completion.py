@@ -148,3 +148,10 @@ def test_project_completes_from_the_database_omega_uses(database: Path, tmp_path
         assert offered == projects, line
     offered, _ = complete("omega-db lessons --project ", OMEGA_DB="", HOME=str(tmp_path))
     assert offered == []  # no file where OMEGA would look: nothing offered, no error
+
+
+def test_context_completes_sender_and_project(database: Path) -> None:
+    senders = stored(database, "SELECT sender_id FROM lessons UNION SELECT sender_id FROM outcomes "
+                               "UNION SELECT sender_id FROM scheduled_tasks")
+    assert complete(f"omega-db context {database} --sender ")[0] == senders
+    assert complete(f"omega-db context {database} --sender alice --project my")[0] == ["my-app", "my-app2"]

@@ -35,7 +35,7 @@ from tests.faultkit import (
     wait_for,
     writing_began,
 )
-from tests.inputkit import READERS, one_sentence
+from tests.inputkit import READERS, one_sentence, required
 
 # Real processes killed mid-migration on a 20 MB file: about 13 s.
 pytestmark = pytest.mark.slow
@@ -224,7 +224,7 @@ def test_read_commands_explain_a_hot_journal_and_leave_it(
     shutil.copyfile(f"{source}-journal", f"{path}-journal")
     journal = Path(f"{path}-journal")
     before = helpers.fingerprint(path), helpers.fingerprint(journal)
-    proc = helpers.run_cli(command, str(path), "-f", "json")
+    proc = helpers.run_cli(command, str(path), *required(command), "-f", "json")
     assert proc.returncode == 1, proc.stderr
     assert "unfinished write" in one_sentence(proc, path)
     assert proc.stdout == ""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests import helpers, listing_seed
-from tests.inputkit import COMMANDS
+from tests.inputkit import COMMANDS, required
 
 BIG = 20_000  # lessons: far more output than a pipe or a stdio buffer holds
 
@@ -97,7 +97,7 @@ def test_a_closed_stdout_is_one_sentence_and_changes_nothing(database: Path, tmp
     path = tmp_path / "memory.db"
     path.write_bytes(database.read_bytes())
     before = helpers.fingerprint(path)
-    code, _, err = run([command, str(path)], stdout=subprocess.DEVNULL, preexec_fn=close_fd(1))
+    code, _, err = run([command, str(path), *required(command)], stdout=subprocess.DEVNULL, preexec_fn=close_fd(1))
     assert code == 1, err
     assert "standard output is closed" in sentence(err)
     assert helpers.fingerprint(path) == before  # not migrated, and no output landed in the file
@@ -159,7 +159,7 @@ def test_a_reader_that_leaves_after_one_line_is_exit_0_and_quiet(database: Path,
 def test_debug_is_accepted_after_the_subcommand(tmp_path: Path, command: str) -> None:
     path = tmp_path / "not-a-db.db"
     path.write_text("just text, not SQLite\n" * 50)
-    args = [command, str(path)] + (["--no-backup"] if command == "migrate" else [])
+    args = [command, str(path), *required(command)] + (["--no-backup"] if command == "migrate" else [])
     plain = helpers.run_cli(*args, env=env())
     assert plain.returncode == 2 and "Traceback" not in plain.stderr
     for debug in ([*args, "--debug"], ["--debug", *args], [command, "--debug", str(path), *args[2:]]):

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import helpers
-from tests.inputkit import READERS, invoke, one_sentence
+from tests.inputkit import READERS, invoke, one_sentence, required
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_the_argument_wins_over_everything(runner: CliRunner, home: Path, monkey
 @pytest.mark.parametrize("command", [*READERS, "migrate"])
 def test_an_unparsable_config_is_exit_2_naming_it(runner: CliRunner, home: Path, command: str) -> None:
     path = config(home, "[memory]\ndb_path = \n")
-    ran = invoke(runner, command)
+    ran = invoke(runner, command, *required(command))
     assert ran.code == 2
     assert "cannot be parsed" in one_sentence(ran, path)
     assert sorted(p.name for p in (home / ".omega").iterdir()) == ["config.toml"]  # nothing created
@@ -105,7 +105,7 @@ def test_config_option_before_or_after_the_subcommand(runner: CliRunner, home: P
 
 @pytest.mark.parametrize("command", READERS)
 def test_no_file_anywhere_names_each_place_looked(runner: CliRunner, home: Path, command: str) -> None:
-    ran = invoke(runner, command)
+    ran = invoke(runner, command, *required(command))
     assert ran.code == 2 and ran.stdout == ""
     sentence = one_sentence(ran, home / ".omega" / "data" / "memory.db")
     for place in ("$OMEGA_DB", str(home / ".omega" / "config.toml"), str(home / ".omega" / "memory.db")):

@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from omega_db import __version__
-from omega_db.commands import backups, core, learning, listings
+from omega_db.commands import backups, context, core, learning, listings
 from omega_db.commands.options import DEBUG_ENV, ConfigOpt, DebugOpt
 from omega_db.ground import decoding
 from omega_db.ground.defaults import DEBUG_KEY
@@ -112,7 +112,7 @@ def _root(
     """
 
 
-for _module in (core, listings, backups, learning):
+for _module in (core, listings, backups, learning, context):
     for _command in _module.COMMANDS:
         app.command()(_command)
 

@@ -5,4 +5,4 @@ v1.3.0's semantics, where a file stands (`status`), and what the agent has learn
 `verify`.
 """
 
-MODULES = ("listing", "queries", "status", "learning")
+MODULES = ("listing", "queries", "status", "learning", "context")

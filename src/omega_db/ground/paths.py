@@ -57,13 +57,13 @@ def locate(
         return Location(expand(db), explicit=True)  # type: ignore[arg-type]
     if env.get(ENV):
         return Location(expand(env[ENV]), explicit=True)
-    config_path = expand(config if config not in (None, "") else DEFAULT_CONFIG)  # type: ignore[arg-type]
-    configured = _configured_path(config_path, required=config not in (None, ""))
+    config_file = config_path(config)
+    configured = _configured_path(config_file, required=config not in (None, ""))
     if configured is not None:
         return Location(expand(configured), explicit=True)
     default, legacy = expand(DEFAULT_PATH), expand(LEGACY_PATH)
-    in_config = "no [memory] db_path" if os.path.lexists(config_path) else "no such file"
-    looked = (f"${ENV} (not set)", f"{config_path} ({in_config})", str(default), str(legacy))
+    in_config = "no [memory] db_path" if os.path.lexists(config_file) else "no such file"
+    looked = (f"${ENV} (not set)", f"{config_file} ({in_config})", str(default), str(legacy))
     if not os.path.lexists(default) and os.path.lexists(legacy):
         note = (f"using {legacy}, where OMEGA before v0.2.0 kept it; OMEGA moves it to {default} "
                 "on its next start.")
@@ -76,8 +76,31 @@ def resolve_path(db: str | os.PathLike[str] | None, *, config: str | os.PathLike
     return locate(db, config=config).path
 
 
+def config_path(config: str | os.PathLike[str] | None) -> Path:
+    """OMEGA's config file: the one --config names, else ~/.omega/config.toml."""
+    return expand(config if config not in (None, "") else DEFAULT_CONFIG)  # type: ignore[arg-type]
+
+
+def memory_setting(config: str | os.PathLike[str] | None, key: str) -> object | None:
+    """A key of the [memory] table of OMEGA's config file (--config, else the default one); None if
+    the default file, the table or the key is absent. A file that cannot be parsed is an error."""
+    memory = _memory_table(config_path(config), required=config not in (None, ""))
+    return memory.get(key)
+
+
 def _configured_path(config: Path, *, required: bool) -> str | None:
     """db_path from the [memory] table of OMEGA's config file; None if the file or the key is absent."""
+    value = _memory_table(config, required=required).get("db_path")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise BadArgumentError(f"OMEGA's config file {config}: [memory] db_path must be a file path, "
+                               f"not {value!r}; fix it, or give the database path as DB.")
+    return value
+
+
+def _memory_table(config: Path, *, required: bool) -> dict[str, object]:
+    """The [memory] table of OMEGA's config file; empty if the file (when not required) or the table is absent."""
     import tomllib  # only when OMEGA's config file is consulted
 
     try:
@@ -85,7 +108,7 @@ def _configured_path(config: Path, *, required: bool) -> str | None:
     except FileNotFoundError:
         if required:
             raise BadArgumentError(f"--config {config}: the file does not exist; check the path.") from None
-        return None
+        return {}
     except IsADirectoryError:
         raise BadArgumentError(f"{config} is a folder, not OMEGA's config file; check --config.") from None
     except OSError as exc:
@@ -97,10 +120,4 @@ def _configured_path(config: Path, *, required: bool) -> str | None:
         raise BadArgumentError(f"OMEGA's config file {config} cannot be parsed ({exc}); fix it, "
                                "or give the database path as DB or $OMEGA_DB.") from None
     memory = parsed.get("memory")
-    value = memory.get("db_path") if isinstance(memory, dict) else None
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise BadArgumentError(f"OMEGA's config file {config}: [memory] db_path must be a file path, "
-                               f"not {value!r}; fix it, or give the database path as DB.")
-    return value
+    return memory if isinstance(memory, dict) else {}
