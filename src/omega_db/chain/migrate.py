@@ -99,7 +99,7 @@ def migrate(
         if dry_run or not plan.pending:
             return Result(path, created=not exists, dry_run=dry_run, backup=None, plan=plan,
                           current=plan.current)
-        _check_writable(path)
+        check_writable(path)
         saved = None
         if exists and make_backup:
             # Wait for the write lock before copying: if OMEGA holds it past --timeout,
@@ -181,10 +181,11 @@ def _failure(
     )
 
 
-def _check_writable(path: Path) -> None:
+def check_writable(path: Path, doing: str = "migrated") -> None:
+    """BadDatabaseError (exit 2) unless this user may write the file and its folder (backup, journal)."""
     folder = path.absolute().parent
     if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
         what = "file" if not os.access(path, os.W_OK) else "folder"
         raise BadDatabaseError(
-            f"{path} cannot be migrated: its {what} is read-only; check the permissions."
+            f"{path} cannot be {doing}: its {what} is read-only; check the permissions."
         )

@@ -1,8 +1,9 @@
 """OMEGA's data read as OMEGA reads it: a listing as data (what was asked, its rows streamed from
 one read-only snapshot), the project-scoped queries of lessons, outcomes and tasks with OMEGA
-v1.3.0's semantics, where a file stands (`status`), and what the agent has learned per project
-(`learning`, grouped counts only). It may import `ground`, `chain` and
-`verify`.
+v1.3.0's semantics, where a file stands (`status`), what the agent has learned per project
+(`learning`, grouped counts only), what it sees in a conversation (`context`), every project with
+its folder (`projects`), and the one writer here: a project's rows renamed and merged as OMEGA
+keeps them (`merge`, `rename`). It may import `ground`, `chain` and `verify`.
 """
 
-MODULES = ("listing", "queries", "status", "learning", "context")
+MODULES = ("listing", "queries", "status", "learning", "context", "projects", "merge", "rename")
