@@ -1,7 +1,8 @@
 """The Typer app: the one error boundary, the root options, the commands registered. No SQL, no rules.
 
 Each command lives with its kind (cli_core: migrate, status, verify; cli_listings:
-lessons, outcomes, tasks; cli_backups: backup, backups, restore): it parses,
+lessons, outcomes, tasks; cli_backups: backup, backups, restore; projects, with its
+rename): it parses,
 calls the core once and renders.
 """
 
@@ -15,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from omega_db import __version__
-from omega_db.commands import backups, context, core, learning, listings
+from omega_db.commands import backups, context, core, learning, listings, projects
 from omega_db.commands.options import DEBUG_ENV, ConfigOpt, DebugOpt
 from omega_db.ground import decoding
 from omega_db.ground.defaults import DEBUG_KEY
@@ -115,6 +116,7 @@ def _root(
 for _module in (core, listings, backups, learning, context):
     for _command in _module.COMMANDS:
         app.command()(_command)
+app.add_typer(projects.app, name="projects")  # `projects [DB]` lists, `projects rename` moves
 
 
 def main() -> None:
