@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from omega_db.cli import app
 from tests.helpers import listing, seeded
 
-COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks", "learning", "context")
+COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks", "learning", "context", "projects")
 READERS = tuple(c for c in COMMANDS if c != "migrate")
 # listing and seeded live in helpers; importing them from here still works.
 __all__ = ["COMMANDS", "READERS", "Printed", "Ran", "args_for", "invoke", "required", "listing", "one_sentence", "seeded"]
