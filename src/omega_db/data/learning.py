@@ -148,7 +148,7 @@ class Learning:
 def _rows(conn: sqlite3.Connection, query: str, params: tuple[object, ...]) -> Iterator[tuple[object, ...]]:
     """The rows of a grouped query; text that is not UTF-8 (damage) as U+FFFD, counted."""
     previous = conn.text_factory
-    conn.text_factory = decoding.decode  # type: ignore[assignment]
+    conn.text_factory = decoding.decode
     try:
         yield from conn.execute(query, params).fetchall()
     finally:

@@ -35,7 +35,7 @@ def readable(exc: UnicodeDecodeError) -> sqlite3.DatabaseError:
     message = bytes(exc.object).decode("utf-8", "replace")
     error = sqlite3.DatabaseError(message)
     if "malformed" in message:
-        error.sqlite_errorname = "SQLITE_CORRUPT"  # type: ignore[attr-defined]
+        error.sqlite_errorname = "SQLITE_CORRUPT"
     return error
 
 

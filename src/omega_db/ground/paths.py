@@ -54,7 +54,7 @@ def locate(
     """Where the database is: DB, else $OMEGA_DB, else the config's db_path, else OMEGA's default."""
     env = os.environ if env is None else env
     if db not in (None, ""):
-        return Location(expand(db), explicit=True)  # type: ignore[arg-type]
+        return Location(expand(db), explicit=True)
     if env.get(ENV):
         return Location(expand(env[ENV]), explicit=True)
     config_file = config_path(config)
@@ -78,7 +78,7 @@ def resolve_path(db: str | os.PathLike[str] | None, *, config: str | os.PathLike
 
 def config_path(config: str | os.PathLike[str] | None) -> Path:
     """OMEGA's config file: the one --config names, else ~/.omega/config.toml."""
-    return expand(config if config not in (None, "") else DEFAULT_CONFIG)  # type: ignore[arg-type]
+    return expand(config if config not in (None, "") else DEFAULT_CONFIG)
 
 
 def memory_setting(config: str | os.PathLike[str] | None, key: str) -> object | None:

@@ -40,6 +40,6 @@ def visible(value: object) -> str:
 def visible_row(values: Sequence[object]) -> list[str]:
     """visible() of each value of a row, with one scan of the whole row in the common case."""
     texts = [v if v.__class__ is str else "" if v is None else str(v) for v in values]
-    if _CONTROL.search("".join(texts)) is None:  # type: ignore[arg-type]
-        return texts  # type: ignore[return-value]
+    if _CONTROL.search("".join(texts)) is None:
+        return texts
     return [visible(text) for text in texts]

@@ -208,13 +208,13 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
             text = row[i]
             if text.__class__ is str and len(text) == 19 and text[10] == " ":  # OMEGA's own form: fast
                 try:
-                    when = dt.datetime.fromisoformat(text)  # type: ignore[arg-type]
+                    when = dt.datetime.fromisoformat(text)
                 except ValueError:
                     return text
                 if when.tzinfo is None:
                     days = (naive_now - when).days  # a day or more ago: ago() would say just this
                     distance = f"{days}d ago" if days > 0 else ago(when, naive_now)
-                    return f"{text[:16]} ({distance})"  # type: ignore[index]
+                    return f"{text[:16]} ({distance})"
             return when_label(text, now)
 
         return label
