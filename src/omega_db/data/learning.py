@@ -145,8 +145,9 @@ class Learning:
     before_011: bool  # no project column yet: every row is general
 
 
-def _rows(conn: sqlite3.Connection, query: str, params: tuple[object, ...]) -> Iterator[tuple[object, ...]]:
+def _rows(conn: sqlite3.Connection, query: str, params: tuple[object, ...]) -> Iterator[tuple[Any, ...]]:
     """The rows of a grouped query; text that is not UTF-8 (damage) as U+FFFD, counted."""
+    # Any, as sqlite3 gives it: each query's columns are known by position, not by a type.
     previous = conn.text_factory
     conn.text_factory = decoding.decode
     try:
@@ -203,17 +204,17 @@ def learning(
     cells: dict[str, dict[str, dict[str, Mix]]] = {"day": {}, "domain": {}}
     for kind, scope, key, *mix in _rows(conn, SQL_OUTCOMES.format(scope=out_scope, indexed=indexed, where=where),
                                         params):
-        cells[str(kind)].setdefault(scope, {})[key] = Mix(*(int(n) for n in mix))  # type: ignore[call-overload]
+        cells[str(kind)].setdefault(scope, {})[key] = Mix(*(int(n) for n in mix))
     by_day, by_domain = cells["day"], cells["domain"]
     lesson_where, lesson_params = _where(filters(lesson_scope))
     lessons: dict[str, dict[str, tuple[int, int]]] = {}
     query = SQL_LESSONS_BY_DOMAIN.format(scope=lesson_scope, where=lesson_where)
     for scope, domain, count, full in _rows(conn, query, (CAP, *lesson_params)):
-        lessons.setdefault(scope, {})[domain] = (int(count), int(full))  # type: ignore[call-overload]
+        lessons.setdefault(scope, {})[domain] = (int(count), int(full))
     top: dict[str, list[Lesson]] = {}
     query = SQL_TOP_LESSONS.format(scope=lesson_scope, where=lesson_where)
     for scope, *lesson in _rows(conn, query, (*lesson_params, TOP)):
-        top.setdefault(scope, []).append(Lesson(*lesson))  # type: ignore[arg-type]
+        top.setdefault(scope, []).append(Lesson(*lesson))
     names = {queries.GENERAL} if project is None else {project}
     if project is None:
         names |= {*by_day, *by_domain, *lessons, *top}
@@ -257,4 +258,4 @@ def _crowded_out(conn: sqlite3.Connection, scope: str, project: str | None, send
         clauses.append((queries.SQL_PROJECT.format(scope=scope), (project,)))
     extra = "".join(f" AND {clause}" for clause, _ in clauses)
     params = (*(value for _, values in clauses for value in values), queries.WINDOW)
-    return tuple(Crowded(*row) for row in _rows(conn, SQL_CROWDED_OUT.format(where=extra), params))  # type: ignore[arg-type]
+    return tuple(Crowded(*row) for row in _rows(conn, SQL_CROWDED_OUT.format(where=extra), params))

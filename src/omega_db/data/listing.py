@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import cast
 
 from omega_db.chain import history
 from omega_db.ground import db, decoding
@@ -152,7 +153,8 @@ class Answer:
             # bytes: the JSON goes from SQLite to stdout without a decode and an encode per row.
             with self._text_as(bytes):
                 for rows in self._stream(self.json_sql, self.head.json_sql if self.head else "", size, _json_fields):
-                    batch: list[bytes] = [row[-1] for row in rows]  # type: ignore[misc]
+                    # json_sql's one column, json_object()'s TEXT, read with text_factory=bytes:
+                    batch = cast(list[bytes], [row[-1] for row in rows])
                     yield batch if decoding.all_utf8(batch) else [_repaired(text) for text in batch]
                     sent += len(batch)
             return
@@ -183,6 +185,7 @@ class Answer:
         row's id, project and updated_at (read only around the window's end, and where rows are skipped)."""
         left = self.question.limit or None
         if not main:  # --injected: OMEGA's rows alone, cut to --limit here (a smaller LIMIT in SQL
+            assert self.head is not None  # queries._answer gives an empty main only with head set
             yield self.conn.execute(head, self.head.params).fetchall()[:left]  # could order ties otherwise)
             return
         cursor = self.conn.execute(main, self.params)
@@ -218,7 +221,7 @@ class Answer:
     def _without(rows: list[tuple[object, ...]], skip: set[object],
                  fields: Callable[[tuple[object, ...]], tuple[object, ...]]) -> list[tuple[object, ...]]:
         """rows less those whose id is in skip; each id found is taken out of skip (it appears once)."""
-        kept = []
+        kept: list[tuple[object, ...]] = []
         for i, row in enumerate(rows):
             if not skip:
                 return kept + rows[i:]
@@ -234,7 +237,9 @@ def _json_fields(row: tuple[object, ...]) -> tuple[object, ...]:
     """id, project and updated_at of a row given as one JSON object (bytes)."""
     import json
 
-    value = json.loads(bytes(row[0]).decode("utf-8", "replace"))  # type: ignore[arg-type]
+    data = row[0]
+    assert isinstance(data, bytes)  # json_sql's one column, json_object()'s TEXT, read with text_factory=bytes
+    value = json.loads(data.decode("utf-8", "replace"))
     return value.get("id"), value.get("project"), value.get("updated_at")
 
 

@@ -158,7 +158,8 @@ def _close_older(conn: sqlite3.Connection, old: str, new: str) -> int:
 def move(conn: sqlite3.Connection, old: str, new: str, *, cap: int,
          places: Iterable[tuple[str, str, str]]) -> Moves:
     """Give every row of project old the name new (merging with new's rows), inside the caller's transaction."""
-    merged, evicted, closed = 0, [], 0
+    merged, closed = 0, 0
+    evicted: list[Evicted] = []
     moved = []
     for place in places:
         label, table, column = place

@@ -111,7 +111,9 @@ def _gather(conn: sqlite3.Connection, found: dict[str | None, dict[str, object]]
         for project, count, last in conn.execute(query):
             fields = row(project)
             if source.key:
-                fields[source.key] = int(fields.get(source.key, 0)) + int(count or 0)
+                so_far = fields.get(source.key, 0)
+                assert isinstance(so_far, int)  # a count's field is written only here, always an int
+                fields[source.key] = so_far + int(count or 0)
             if last is not None and (fields.get("last_activity") is None or last > fields["last_activity"]):
                 fields["last_activity"] = last
     if "key" in db.table_columns(conn, "facts"):

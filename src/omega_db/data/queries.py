@@ -221,7 +221,7 @@ def lessons(
     omega = _injection(scope, project, sender)
     if injected:
         return _answer(conn, question, "lessons", LESSON_COLUMNS, scope, [], [], omega=omega)
-    order = [(SQL_LESSONS_ORDER, ())]
+    order: Where = [(SQL_LESSONS_ORDER, ())]
     where = _filters(scope, project, sender, domain)
     if project is not None and project != GENERAL and not only:
         where[0] = (SQL_PROJECT_AND_GENERAL.format(scope=scope), (project,))

@@ -66,7 +66,8 @@ def check_effects(ctx: Context) -> Verdict:
     """Every recorded migration's own effects are in the file (those later ones did not undo)."""
     real = compare.facts(ctx.actual)
     final = compare.facts(schema.expected(ctx.chain))
-    failures, warnings = [], []
+    failures: list[str] = []
+    warnings: list[str] = []
     for i, migration in enumerate(ctx.chain):
         if migration.name not in ctx.plan.recorded:
             continue
