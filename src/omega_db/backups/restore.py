@@ -174,6 +174,7 @@ def _take_over(fd: int, owner: tuple[int, int] | None, shown: Path) -> None:
         elif os.fstat(fd).st_gid != owner[1]:
             os.fchown(fd, -1, owner[1])
     except PermissionError:
+        assert owner is not None  # only the fchown calls raise it, and they run only with an owner
         raise BadDatabaseError(
             f"cannot give the restored {shown} its group (gid {owner[1]}); run restore as root."
         ) from None

@@ -27,7 +27,7 @@ class Part(str, Enum):
     unique = "unique"
     check = "check"
     foreign_key = "foreign key"
-    index = "index"
+    index = "index"  # type: ignore[assignment]  # the SQL object kind; it shadows str.index, which nothing calls on a Part
     trigger = "trigger"
     shadow = "shadow"
     virtual = "virtual"

@@ -122,7 +122,7 @@ def _transient_facts(prefix: tuple[Migration, ...], migration: Migration) -> set
 _PART_ORDER = (Part.table, Part.column, Part.unique, Part.check, Part.foreign_key, Part.index, Part.trigger)
 
 
-def _collapse(found: set[Fact]) -> tuple[str, ...]:
+def _collapse(found: set[Fact] | frozenset[Fact]) -> tuple[str, ...]:
     """Fact texts, without the columns and constraints of a table that is itself listed."""
     tables = {f.key for f in found if f.part is Part.table}
     kept = [

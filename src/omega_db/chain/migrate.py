@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import Path
 
 from omega_db.chain import apply, files, halfapplied, history, repair
@@ -150,7 +151,7 @@ def _apply_all(
         started = time.perf_counter()
         try:
             committed = apply.apply(
-                conn, migration.name, lambda m=migration: m.execute(conn), bootstrap=plan.bootstrap
+                conn, migration.name, partial(migration.execute, conn), bootstrap=plan.bootstrap
             )
         except sqlite3.Error as exc:
             raise _failure(exc, migration, path, applied, plan) from exc
