@@ -50,6 +50,7 @@ def _noting_replaced(command: Any, ctx: typer.Context) -> Any:
 class _ErrorBoundary(TyperGroup):
     """The one place where errors become a sentence on stderr and an exit code."""
 
+    # Typer passes its own Context (a subclass); its TyperGroup types the argument as Click's.
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         decoding.REPLACED.reset()
         try:

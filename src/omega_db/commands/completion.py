@@ -61,6 +61,7 @@ def _distinct(conn: sqlite3.Connection, column: str, tables: tuple[str, ...], pr
     for table in tables:
         if column not in db.table_columns(conn, table):
             continue
+        params: tuple[str, ...]
         where, params = "", ()
         if prefix:  # a range, not LIKE: no wildcard in a value, and an index on the column serves it
             where, params = f" WHERE {column} >= ? AND {column} < ?", (prefix, prefix + _LAST_CHAR)
@@ -74,12 +75,12 @@ def values(ctx: Any, option: str, incomplete: str) -> list[str]:
     from omega_db.ground.untrusted import visible
 
     column, tables = SOURCES[option]
-    found: set[str] = set()
+    found: set[object] = set()  # stored values: a damaged file may hold a number or a BLOB
     try:
         conn, _ = _deadline_reader(database_on_line(ctx))
         try:
             for value in _distinct(conn, column, tables, incomplete):
-                found.add(value)  # type: ignore[arg-type]
+                found.add(value)
                 if len(found) >= MOST:
                     break
         finally:

@@ -1,6 +1,6 @@
 """The commands lessons, outcomes and tasks: parse, ask the core, stream the answer (registered by cli)."""
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -20,6 +20,11 @@ from omega_db.commands.options import (
 from omega_db.ground.defaults import DEFAULT_TIMEOUT, TaskStatus
 from omega_db.output import streams
 from omega_db.output.streams import Format
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from omega_db.data.listing import Answer
 
 
 def lessons(
@@ -133,7 +138,7 @@ def tasks(
             limit=limit)
 
 
-def _answer(ctx: typer.Context, database: Optional[str], timeout: float, fmt: Format, ask: object,
+def _answer(ctx: typer.Context, database: Optional[str], timeout: float, fmt: Format, ask: "Callable[..., Answer]",
             **question: object) -> None:
     """Open the file read-only, say what is half-done in it, ask, and stream the answer in fmt."""
     from omega_db.data import listing
@@ -142,7 +147,7 @@ def _answer(ctx: typer.Context, database: Optional[str], timeout: float, fmt: Fo
     with listing.reading(database_path(ctx, database), timeout=timeout) as found:
         for note in found.notes:
             streams.note(f"note: {note}")
-        answer = ask(found.conn, **question)  # type: ignore[operator]
+        answer = ask(found.conn, **question)
         with streams.writing():
             listings.render_listing(answer, fmt)
 

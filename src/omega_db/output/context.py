@@ -95,7 +95,7 @@ def _draw(out: Any, screen: Screen, section: Section, title: str) -> int:
 
 def _cell(column: str, value: object) -> object:
     if column == "score":
-        return SCORES.get(value, value)  # type: ignore[call-overload]
+        return SCORES.get(value, value)
     if column == "project" and isinstance(value, str):
         return scope_label(value)
     return value

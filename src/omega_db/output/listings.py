@@ -27,7 +27,7 @@ PRE_011_NOTE = (
     "note: this database predates migration 011_project_learning; "
     'every row is general (project "").'
 )
-SCORES = {1: "+", -1: "-", 0: "~"}
+SCORES: dict[object, str] = {1: "+", -1: "-", 0: "~"}  # looked up with any stored value
 SCORE_STYLES = {"+": "bold green", "-": "bold red", "~": "bold yellow"}
 STATUS_STYLES = {"failed": "red", "delivered": "green", "cancelled": "dim"}
 
@@ -227,7 +227,7 @@ def _columns(question: Question, now: dt.datetime, names: Sequence[str]) -> list
 
     def score(row: Sequence[object]) -> object:
         value = row[score_at]  # type: ignore[index]
-        return SCORES.get(value, value)  # type: ignore[call-overload]
+        return SCORES.get(value, value)
 
     kinds = [at[k] for k in ("task_type", "repeat") if k in at]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import TextIO
+from typing import TextIO, cast
 
 from omega_db.ground.untrusted import visible, visible_row
 from omega_db.output.terminal import Painter, Screen, cells, fold, pad
@@ -118,7 +118,7 @@ def write(
                 if count in marks and count:
                     layout.mark(visible(marks[count]()), lines)
                 count += 1
-                layout.row(row if ready else visible_row(row), lines)
+                layout.row(cast(Sequence[str], row) if ready else visible_row(row), lines)  # ready: the sample's text
         out.write("\n".join(lines) + "\n")
     if footer is not None:
         out.write("\n".join(layout.note(visible(footer(count)), "dim")) + "\n")
@@ -196,15 +196,15 @@ class _Layout:
         """A batch of rows as lines (ready: its values are visible() text already)."""
         if self.row != self._piped_row:
             for values in batch:
-                self.row(values if ready else visible_row(values), lines)  # type: ignore[arg-type]
+                self.row(cast(Sequence[str], values) if ready else visible_row(values), lines)
             return
         line, free = self.template.format, self.justify[-1] == "left"
         for values in batch:  # piped, the hot loop: a row whose padded cells are ASCII is one format call
-            texts = values if ready else visible_row(values)
-            if "".join(texts[:-1] if free else texts).isascii():  # type: ignore[arg-type]
+            texts = cast(Sequence[str], values) if ready else visible_row(values)
+            if "".join(texts[:-1] if free else texts).isascii():
                 lines.append(line(*texts))
             else:
-                self._piped_row(texts, lines)  # type: ignore[arg-type]
+                self._piped_row(texts, lines)
 
     def _piped_row(self, row: Sequence[str], lines: list[str], header: bool = False) -> None:
         free = self.justify[-1] == "left"  # the last column runs to the end of the line: never padded
@@ -212,7 +212,8 @@ class _Layout:
         if "".join(padded).isascii():  # the common case: a character is a cell; one format call pads all
             lines.append(self.template.format(*row))
             return
-        parts = [pad(text, width, how) for text, width, how in zip(padded, self.widths, self.justify, strict=False)]  # type: ignore[arg-type]
+        assert self.widths is not None  # __init__ picks _piped_row only with widths
+        parts = [pad(text, width, how) for text, width, how in zip(padded, self.widths, self.justify, strict=False)]
         if free:
             parts.append(row[-1])
         lines.append(GAP.join(parts))
@@ -222,7 +223,8 @@ class _Layout:
         paint = self.paint
         columns: list[list[str]] = []  # each column's lines, padded to its width
         height = 1
-        for text, width, justify, style in zip(row, self.widths, self.justify, self.styles, strict=False):  # type: ignore[arg-type]
+        assert self.widths is not None  # __init__ picks _folded_row only when fit() found widths
+        for text, width, justify, style in zip(row, self.widths, self.justify, self.styles, strict=False):
             look = "bold" if header else (style(text) if style and text else "")
             size = len(text) if text.isascii() else cells(text)
             if size <= width:
