@@ -10,7 +10,7 @@ several rounds, and prints the medians and ratios. Not a test; never run in CI.
 
 A pair for every command: migrate (without and with its backup), status, the three
 listings as JSON, verify --quick and full, tables of 20,000 lessons and tasks against
-`sqlite3 -box` (piped, and lessons on a pseudo-terminal) with both sides' peak memory,
+`sqlite3 -box` (piped, and on a pseudo-terminal) with both sides' peak memory,
 start-up; and the peak memory of a JSON export and of a table as their rows grow.
 Then the pairs of every `bench/pairs_<command>.py` module whose command this omega-db has
 (each module: `PAIRS`, its pairs' names and bars, and `pairs(rounds, db013, work, omega,
@@ -61,12 +61,12 @@ def upstream_sql(work: Path) -> Path:
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path
 PAIRS = ("migrate", "migrate-backup", "status", "lessons", "outcomes", "tasks", "verify", "verify-full",
-         "lessons-table", "tasks-table", "lessons-tty", "startup", "memory", "table-memory")
+         "lessons-table", "tasks-table", "lessons-tty", "tasks-tty", "startup", "memory", "table-memory")
 # The bars, omega-db's median over the reference's (issues 11's and 20's goals; a pair without its own
 # goal has its sibling's: migrate's, the listings' JSON, verify --quick's); memory in MiB.
 BARS = {"migrate": 1.0, "migrate-backup": 1.05, "status": 1.2, "lessons": 1.2, "outcomes": 1.1, "tasks": 1.2,
         "verify": 1.0, "verify-full": 1.0, "lessons-table": 3.0, "tasks-table": 3.0, "lessons-tty": 3.0,
-        "startup": 1.2}
+        "tasks-tty": 3.0, "startup": 1.2}
 EXPORT_MIB = 60.0
 TABLE_ROWS = 20_000  # the table pairs' rows
 TABLE_MIB = 60.0  # the table's peak memory, at TABLE_ROWS and flat up to every outcome
@@ -537,6 +537,7 @@ def main() -> None:
             ("lessons-table", "lessons", f"lessons --limit {TABLE_ROWS:,} (table, piped)  vs  sqlite3 -box", False),
             ("tasks-table", "tasks", f"tasks --limit {TABLE_ROWS:,} (table, piped)  vs  sqlite3 -box", False),
             ("lessons-tty", "lessons", f"lessons --limit {TABLE_ROWS:,} on a terminal  vs  sqlite3 -box", True),
+            ("tasks-tty", "tasks", f"tasks --limit {TABLE_ROWS:,} on a terminal  vs  sqlite3 -box", True),
         ):
             if name in wanted:
                 sql = tools_sql(db013, kind, limit=TABLE_ROWS)

@@ -145,3 +145,90 @@ def test_only_a_whole_copy_by_name_with_its_rowid_is_a_transfer_candidate() -> N
     assert transfer.parse("INSERT INTO t (rowid, a, b) SELECT rowid, b, a FROM s") is None  # a swap
     assert transfer.parse("INSERT INTO t (a, b) SELECT a, b FROM s") is None  # rowids not kept
     assert transfer.parse("INSERT INTO t (rowid, a) SELECT rowid, a FROM s WHERE a > 1") is None
+
+
+CACHE_UP = f"PRAGMA cache_size = -{transfer.COPY_CACHE_KIB}"
+
+
+def test_every_copy_runs_with_a_larger_page_cache_and_the_connections_own_comes_back(tmp_path: Path) -> None:
+    path = at_012_with_gaps(tmp_path / "memory.db")
+    migration = shipped("013")
+    ran: list[str] = []
+    conn = db.connect_readwrite(path)
+    try:
+        (own,) = conn.execute("PRAGMA cache_size").fetchone()
+        conn.set_trace_callback(ran.append)
+        assert apply.apply(conn, M013, lambda: migration.execute(conn)) is not None
+        conn.set_trace_callback(None)
+        assert conn.execute("PRAGMA cache_size").fetchone() == (own,)
+    finally:
+        conn.close()
+    back = f"PRAGMA cache_size = {own}"
+    assert ran.index("BEGIN IMMEDIATE") < ran.index(CACHE_UP) < ran.index(TRANSFER) < ran.index(back) < ran.index("COMMIT")
+    assert ran.count(CACHE_UP) == 1  # the copy only, not the index builds after it
+
+
+def test_011s_copy_with_the_larger_cache_keeps_every_lesson_as_omegas_own_011_does(tmp_path: Path) -> None:
+    ours = helpers.build(tmp_path / "ours.db", to="010")
+    conn = helpers.connect(ours)
+    conn.execute("BEGIN")
+    add_lessons(conn, 300)
+    conn.execute("DELETE FROM lessons WHERE rowid % 7 = 0")
+    conn.execute("COMMIT")
+    conn.close()
+    theirs = tmp_path / "theirs.db"
+    shutil.copyfile(ours, theirs)
+    migration = shipped("011")
+    ran: list[str] = []
+    conn = db.connect_readwrite(ours)
+    try:
+        conn.set_trace_callback(ran.append)
+        assert apply.apply(conn, migration.name, lambda: migration.execute(conn)) is not None
+    finally:
+        conn.close()
+    assert CACHE_UP in ran
+    assert run_like_omega(theirs, migration.statements, record=migration.name) is None
+    assert lesson_rows(ours) == lesson_rows(theirs) and len(lesson_rows(ours)) == 300 - 300 // 7
+
+
+def test_the_cache_is_put_back_when_the_copy_fails_and_a_larger_one_is_left_alone(tmp_path: Path) -> None:
+    conn = db.connect(tmp_path / "t.db")
+    try:
+        conn.execute("CREATE TABLE t (a UNIQUE)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        try:
+            with transfer.roomy_cache(conn):
+                assert conn.execute("PRAGMA cache_size").fetchone() == (-transfer.COPY_CACHE_KIB,)
+                conn.execute("INSERT INTO t SELECT a FROM t")  # a UNIQUE violation
+        except sqlite3.IntegrityError:
+            pass
+        else:
+            raise AssertionError("the copy should have failed")
+        assert conn.execute("PRAGMA cache_size").fetchone() == (-2000,)
+        conn.execute("PRAGMA cache_size = -65536")
+        with transfer.roomy_cache(conn):
+            assert conn.execute("PRAGMA cache_size").fetchone() == (-65536,)
+        assert conn.execute("PRAGMA cache_size").fetchone() == (-65536,)
+    finally:
+        conn.close()
+
+
+def test_only_an_insert_from_a_select_is_a_copy() -> None:
+    assert [transfer.is_copy(s) for s in shipped("011").statements].count(True) == 1
+    assert transfer.is_copy(BY_NAME)
+    assert not transfer.is_copy("INSERT INTO _migrations (name) VALUES ('011_project_learning')")
+    assert not transfer.is_copy("CREATE TABLE t2 AS SELECT * FROM t")
+
+
+def test_the_rowid_check_after_a_transfer_reads_two_ends_of_the_table_not_every_row(tmp_path: Path) -> None:
+    path = at_012_with_gaps(tmp_path / "memory.db")
+    ran = apply_013_traced(path)
+    spans = [s for s in ran if "min(rowid)" in s]
+    assert len(spans) == 2
+    conn = sqlite3.connect(path)
+    try:
+        for statement in spans:
+            plan = " ".join(str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + statement.replace("lessons_v2", "lessons")))
+            assert "SEARCH" in plan and "SCAN lessons" not in plan and "COVERING INDEX" not in plan, plan
+    finally:
+        conn.close()

@@ -144,8 +144,9 @@ def detect(conn: sqlite3.Connection, plan: Plan) -> HalfApplied | None:
     actual = schema.read(conn)
     real = compare.facts(actual)
     try:
-        f_before = compare.facts(schema.expected(prefix))
+        # The longer chain first: building it keeps every prefix's schema, so `prefix` is not built again.
         f_after = compare.facts(schema.expected(prefix + (nxt,)))
+        f_before = compare.facts(schema.expected(prefix))
         removes = f_before - f_after  # e.g. 013 drops the UNIQUE constraint of lessons
         if real <= f_before and removes <= real:
             return None  # the recorded migrations' shape, nothing more, nothing removed (the usual case): fast
