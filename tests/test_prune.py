@@ -141,3 +141,36 @@ def test_no_rule_is_exit_2(runner: CliRunner, seeded: Path) -> None:
     assert ran.code == 2
     assert "--audit-log" in one_sentence(ran, seeded)
     assert helpers.fingerprint(seeded) == before
+
+
+def test_help_has_examples_and_says_messages_leave_recall(runner: CliRunner) -> None:
+    ran = invoke(runner, "prune", "--help")
+    assert ran.code == 0
+    flat = " ".join(ran.stdout.split())
+    assert "Examples:" in flat and "omega-db prune --audit-log 90d --tasks 30d --yes" in flat
+    assert "recall" in flat and "--dry-run" in flat and "--secure-delete" in flat
+
+
+def test_a_row_that_became_protected_after_the_read_is_not_deleted(seeded: Path) -> None:
+    """Each batch's DELETE checks the rule again: a fact naming a message, a conversation reopened and
+    newer outcomes deleted meanwhile each protect rows the read had picked."""
+    from omega_db.data import retention
+
+    conn = sqlite3.connect(seeded, isolation_level=None)
+    ages = retention.parse_ages(seeded, outcomes="30d", messages="30d")
+    outcomes, messages = retention.rules(conn, ages)
+    picked = {rule.table: [r[0] for r in conn.execute(rule.pick, (rule.age.modifier,))] for rule in (outcomes, messages)}
+    assert len(picked["outcomes"]) == 20 and len(picked["messages"]) == 3
+    # Meanwhile: a fact names c-closed-m2, c-named is reopened, and bob's newer outcomes are gone.
+    conn.execute("INSERT INTO facts (id, sender_id, key, value, source_message_id) "
+                 "VALUES ('fact-2', 'alice', 'pet', 'cat', 'c-closed-m2')")
+    conn.execute("UPDATE conversations SET status = 'active' WHERE id = 'c-named'")
+    conn.execute("DELETE FROM outcomes WHERE sender_id = 'bob' AND id NOT LIKE 'bob-old%'")
+    for rule in (outcomes, messages):
+        conn.execute(rule.delete, (json.dumps(picked[rule.table]), rule.age.modifier))
+    left_messages = pruneseed.ids(seeded, "messages")
+    assert {"c-closed-m2", "c-named-m3"} <= left_messages and "c-closed-m3" not in left_messages
+    left_outcomes = pruneseed.ids(seeded, "outcomes")
+    assert {f"bob-old{i}" for i in range(4)} <= left_outcomes  # bob has 4 outcomes now: all his newest
+    assert not {f"alice-g{i:02d}" for i in range(20, 30)} & left_outcomes
+    conn.close()

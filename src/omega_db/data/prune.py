@@ -30,6 +30,7 @@ TARGET_SECONDS = 0.08  # the write lock held per batch, aimed at (OMEGA waits up
 FIRST_BATCH, SMALLEST_BATCH, LARGEST_BATCH = 500, 20, 20_000
 PAUSE_SHARE = 0.5  # after each batch, no lock for this share of its time (at least MIN_PAUSE)
 MIN_PAUSE = 0.005
+TRUNCATE_WAIT_MS = 200  # --secure-delete's TRUNCATE checkpoint waits this long for OMEGA, no longer
 OnProgress = Callable[[str, int, int], None]  # (table, deleted so far, picked)
 
 
@@ -174,12 +175,26 @@ def _delete(conn: sqlite3.Connection, rule: Rule, rowids: array[int], batches: _
     return deleted
 
 
-def _checkpoint(conn: sqlite3.Connection) -> bool:
-    """A passive checkpoint in WAL mode (never waits for OMEGA); False if it could not copy every page."""
+def _checkpoint(conn: sqlite3.Connection, *, secure: bool) -> bool:
+    """A passive checkpoint in WAL mode (never waits for OMEGA); False if it could not copy every page.
+
+    With secure, then a TRUNCATE checkpoint, which empties the -wal file (its older frames may
+    still hold deleted text), waiting at most TRUNCATE_WAIT for OMEGA: past that it stays as it is.
+    """
     if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
         return True
     busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    return busy == 0 and frames == copied
+    if not secure:
+        return busy == 0 and frames == copied
+    waited = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}")
+    try:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.OperationalError:  # busy: OMEGA is writing
+        busy = 1
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
+    return busy == 0
 
 
 def run(prepared: Prepared, *, make_backup: bool = True, timeout: float = db.DEFAULT_TIMEOUT,
@@ -237,5 +252,5 @@ def _report(conn: sqlite3.Connection, prepared: Prepared, saved: Path | None,
             picked: list[tuple[Rule, array[int]]], done: list[int], batches: _Batches) -> Pruned:
     tables = tuple(Table(rule.table, n, retention.total(conn, rule.table))
                    for (rule, _), n in zip(picked, done, strict=True))
-    checkpointed = _checkpoint(conn)
+    checkpointed = _checkpoint(conn, secure=prepared.secure_delete)
     return Pruned(prepared, False, saved, tables, _size(prepared.database), batches.longest, checkpointed)

@@ -44,7 +44,11 @@ def render_prune(pruned: Pruned, fmt: ReportFormat) -> None:
     prepared = pruned.prepared
     for text in prepared.notes:
         note(f"note: {text}.")
-    if not pruned.checkpointed:
+    if not pruned.checkpointed and prepared.secure_delete:
+        note(f"note: another process was using {pruned.prepared.database} (WAL mode), so its -wal file could not "
+             "be emptied and may still hold deleted text until SQLite's next full checkpoint; run prune "
+             "--secure-delete again when OMEGA is stopped.")
+    elif not pruned.checkpointed:
         note("note: the file is in WAL mode and another process was reading it, so the passive checkpoint "
              "left some pages in the -wal file; SQLite copies them at a later checkpoint.")
     if pruned.backup and prepared.secure_delete:
