@@ -84,11 +84,24 @@ def scopes(conn: sqlite3.Connection) -> tuple[list[str], list[str], list[str]]:
     return senders, channels, projects
 
 
-def snapshot(path: Path) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """Everything OMEGA v1.3.0 reads from the file, query by query, each key naming the query and its values."""
+Scopes = tuple[list[str], list[str], list[str]]
+
+
+def scopes_of(path: Path) -> Scopes:
+    """The senders, channels and projects a file names: pass the ones before a prune to both snapshots."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        senders, channels, projects = scopes(conn)
+        return scopes(conn)
+    finally:
+        conn.close()
+
+
+def snapshot(path: Path, within: Scopes | None = None) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """Everything OMEGA v1.3.0 reads from the file, query by query, each key naming the query and its values;
+    for the senders, channels and projects `within` (default: the file's own)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        senders, channels, projects = within or scopes(conn)
         out: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
 
         def run(key: tuple[Any, ...], sql: str, args: tuple[Any, ...] = ()) -> None:
@@ -122,11 +135,11 @@ def snapshot(path: Path) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
         conn.close()
 
 
-def recall_sets(path: Path) -> dict[tuple[str, str], set[tuple[Any, ...]]]:
+def recall_sets(path: Path, within: Scopes | None = None) -> dict[tuple[str, str], set[tuple[Any, ...]]]:
     """For each sender and word: every message recall can find (outside its current conversations), by id."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        senders, channels, projects = scopes(conn)
+        senders, channels, projects = within or scopes(conn)
         out = {}
         for s in senders:
             currents = [current(conn, c, s, p) for c in channels for p in projects]
