@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from omega_db.cli import app
 from tests.helpers import listing, seeded
 
-COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks", "learning", "context", "projects")
+COMMANDS = ("migrate", "status", "verify", "lessons", "outcomes", "tasks", "learning", "context", "projects", "prune")
 READERS = tuple(c for c in COMMANDS if c != "migrate")
 # listing and seeded live in helpers; importing them from here still works.
 __all__ = ["COMMANDS", "READERS", "Printed", "Ran", "args_for", "invoke", "required", "listing", "one_sentence", "seeded"]
@@ -45,8 +45,15 @@ def args_for(command: str, path: Path) -> list[str]:
     return [command, str(path), *required(command), "-f", "json"]
 
 
+# prune writes; its --dry-run is the read-only command these shared cases hold to their promises
+# (every rule named, so every rule's read runs); its writing run has its own tests (test_prune*.py).
+PRUNE_DRY = ["--audit-log", "30d", "--outcomes", "30d", "--tasks", "30d", "--messages", "30d", "--dry-run"]
+
+
 def required(command: str) -> list[str]:
-    """The options a command cannot run without (context: whose context)."""
+    """The options a command cannot run without (context: whose context; prune: what, and dry)."""
+    if command == "prune":
+        return PRUNE_DRY
     return ["--sender", "alice"] if command == "context" else []
 
 

@@ -127,6 +127,13 @@ def test_an_empty_file_is_an_empty_database(runner: CliRunner, tmp_path: Path, c
     elif command == "projects":  # no table yet: the general scope with zeros
         assert ran.code == 0, ran.stderr
         assert [row["project"] for row in json.loads(ran.stdout)] == [""]
+    elif command == "prune":  # no table yet: each rule deletes 0, with a note naming its migration
+        assert ran.code == 0, ran.stderr
+        report = json.loads(ran.stdout)
+        assert [(t["table"], t["deleted"], t["kept"]) for t in report["tables"]] == [
+            ("audit_log", 0, 0), ("outcomes", 0, 0), ("scheduled_tasks", 0, 0), ("messages", 0, 0)]
+        for migration in ("002_audit_log", "010_outcomes", "005_scheduled_tasks", "003_memory_enhancement"):
+            assert migration in ran.stderr
     else:
         assert ran.code == 2
         missing = "005_scheduled_tasks" if command == "tasks" else "010_outcomes"

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from omega_db import __version__
-from omega_db.commands import backups, context, core, learning, listings, projects
+from omega_db.commands import backups, context, core, learning, listings, projects, prune
 from omega_db.commands.options import DEBUG_ENV, ConfigOpt, DebugOpt
 from omega_db.ground import decoding
 from omega_db.ground.defaults import DEBUG_KEY
@@ -110,11 +110,12 @@ def _root(
     itself uses: $OMEGA_DB, else db_path in the [memory] table of OMEGA's config
     file (--config, default ~/.omega/config.toml), else ~/.omega/data/memory.db
     (or ~/.omega/memory.db, where OMEGA kept it before v0.2.0, if only that one
-    exists). Every command but migrate and restore only reads it.
+    exists). Every command but migrate, restore, projects rename and prune (without
+    --dry-run) only reads it.
     """
 
 
-for _module in (core, listings, backups, learning, context):
+for _module in (core, listings, backups, learning, context, prune):
     for _command in _module.COMMANDS:
         app.command()(_command)
 app.add_typer(projects.app, name="projects")  # `projects [DB]` lists, `projects rename` moves

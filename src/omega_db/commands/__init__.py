@@ -3,4 +3,4 @@ as a Typer function that parses, calls its core once and renders (registered by 
 It may import every package before it.
 """
 
-MODULES = ("completion", "options", "core", "listings", "backups", "learning", "context", "projects")
+MODULES = ("completion", "options", "core", "listings", "backups", "learning", "context", "projects", "prune")

@@ -3,4 +3,4 @@ fails), tables drawn as rows are read, and what each command shows. The only pac
 it reads the cores' results and never opens a database. It may import every package before it.
 """
 
-MODULES = ("terminal", "streams", "table", "reports", "listings", "backups", "learning", "context", "projects")
+MODULES = ("terminal", "streams", "table", "reports", "listings", "backups", "learning", "context", "projects", "prune")
