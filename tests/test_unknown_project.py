@@ -1,9 +1,12 @@
-"""--project naming a project with no rows: a note on stderr with the nearest known names; stdout and exit as before."""
+"""--project naming a project with no rows (a note naming the nearest known ones), and option text that is not UTF-8."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,18 @@ def test_stdout_is_unchanged_by_the_note(runner: CliRunner, known: Path) -> None
     result = runner.invoke(app, ["outcomes", str(known), "--project", "nope", "-f", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout) == []
     assert "no rows for nope in outcomes; known: " in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("option", ["--project", "--sender", "--domain"])
+def test_an_option_that_is_not_utf8_is_a_bad_argument(known: Path, command: str, option: str) -> None:
+    """Bytes from the shell under an ASCII locale reach Python as surrogates: one sentence, exit 2."""
+    if command == "tasks" and option == "--domain":
+        pytest.skip("tasks has no --domain")
+    env = {"PATH": os.environ["PATH"], "HOME": str(known.parent), "LC_ALL": "C", "LANG": "C"}
+    done = subprocess.run([sys.executable, "-m", "omega_db", command, os.fsencode(str(known)), option.encode(), b"\xff"],
+                          env=env, capture_output=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == b""
+    err = done.stderr.decode()
+    assert err.count("\n") == 1 and f"{option} is not valid UTF-8" in err and "unexpected" not in err
