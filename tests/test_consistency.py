@@ -103,3 +103,44 @@ def test_a_folder_that_cannot_be_written_is_exit_2_for_backup_migrate_and_restor
         assert helpers.listing(folder) == before
     finally:
         os.chmod(folder, 0o755)
+
+
+# --- 5. a WAL-mode file in a read-only folder -------------------------------------------------------
+
+
+def test_a_wal_file_in_a_read_only_folder_is_read_without_a_wal(nobody_dir: Path) -> None:
+    """No -wal beside it: no connection has it open, so it is read immutable; nothing is created."""
+    import sqlite3
+    from contextlib import closing
+
+    folder = nobody_dir / "data"
+    folder.mkdir()
+    path = seeded(folder / "memory.db")
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("INSERT INTO lessons (sender_id, domain, rule, project) VALUES ('s', 'd', 'in wal mode', 'p')")
+        conn.commit()
+        expected = conn.execute("SELECT count(*) FROM lessons").fetchone()[0]
+    assert helpers.listing(folder) == ["memory.db"]  # the last connection removed its -wal and -shm
+    for p in (folder, path):
+        os.chown(p, NOBODY, NOBODY)
+    os.chmod(folder, 0o555)
+    try:
+        before = helpers.fingerprint(path)
+        lessons = as_nobody("lessons", str(path), "-f", "json")
+        assert lessons.code == 0, lessons.stderr
+        assert len(json.loads(lessons.stdout)) == expected
+        for command in ("status", "verify", "outcomes", "tasks", "projects"):
+            ran = as_nobody(command, str(path))
+            assert ran.code == 0, (command, ran.stderr)
+        assert helpers.listing(folder) == ["memory.db"] and helpers.fingerprint(path) == before
+        # A -wal beside it may hold commits the file lacks: never immutable then, one sentence instead.
+        os.chmod(folder, 0o755)
+        shutil.copyfile(path, f"{path}-wal")  # any bytes: only its presence counts here
+        os.chown(f"{path}-wal", NOBODY, NOBODY)
+        os.chmod(folder, 0o555)
+        refused = as_nobody("lessons", str(path))
+        assert refused.code == 2, refused.stderr
+        assert "make the folder writable for this user" in one_sentence(refused, path)
+    finally:
+        os.chmod(folder, 0o755)

@@ -185,3 +185,34 @@ def test_default_path_is_in_home(runner: CliRunner, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["database"] == str(tmp_path / ".omega" / "data" / "memory.db")
     assert (tmp_path / ".omega" / "data" / "memory.db").is_file()
+
+
+def _size_lines(out: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in re.finditer(r"^(Size|WAL|Hint)\s*:?\s+(.*)$", out, flags=re.M)}
+
+
+def test_status_shows_the_wal_beside_the_file_and_a_hint_when_it_is_large(migrated_db: Path, runner: CliRunner) -> None:
+    holder = sqlite3.connect(migrated_db, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("PRAGMA wal_autocheckpoint = 0")  # OMEGA's checkpoints have not caught up
+    holder.execute("INSERT INTO user_aliases VALUES ('small', 'y')")
+    wal = Path(f"{migrated_db}-wal")
+    small = runner.invoke(app, ["status", str(migrated_db)], env={"COLUMNS": "300"})
+    assert small.exit_code == 0, small.stderr
+    lines = _size_lines(small.stdout)
+    assert lines["Size"].startswith(f"{migrated_db.stat().st_size // 1024}.") or "bytes" in lines["Size"]
+    assert "WAL" in lines and "Hint" not in lines, small.stdout
+    holder.execute("BEGIN")
+    for i in range(3000):
+        holder.execute("INSERT INTO user_aliases VALUES (?, ?)", (f"a{i}", "x" * 2000))
+    holder.execute("COMMIT")
+    assert wal.stat().st_size > 4 * 1024 * 1024 > migrated_db.stat().st_size
+    big = runner.invoke(app, ["status", str(migrated_db)], env={"COLUMNS": "300"})
+    lines = _size_lines(big.stdout)
+    assert lines["WAL"].startswith(f"{wal.stat().st_size / 1024 / 1024:.1f} MiB"), big.stdout
+    assert "checkpoint" in lines["Hint"]
+    doc = json.loads(runner.invoke(app, ["status", str(migrated_db), "-f", "json"]).stdout)
+    assert list(doc) == ["database", "current", "omega", "half_applied", "migrations", "pending", "newer", "projects"]
+    holder.close()
+    assert not wal.exists()  # the last connection checkpointed it away: what the hint promises
+    assert "WAL" not in _size_lines(runner.invoke(app, ["status", str(migrated_db)]).stdout)

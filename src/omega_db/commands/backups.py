@@ -47,7 +47,7 @@ def backup(
     Examples:
       omega-db backup
       omega-db backup --keep 14          # from cron: the 14 newest backups stay
-      omega-db backup ~/.omega/data/memory.db --output /mnt/usb/memory-2026-03.db
+      omega-db backup ~/.omega/data/memory.db --output ./memory-2026-03.db
       omega-db backup -f json
     """
     from omega_db.backups import catalogue

@@ -120,7 +120,7 @@ def verify(
     \b
     Examples:
       omega-db verify
-      omega-db verify --quick --strict --config ~/.omega/config.toml
+      omega-db verify --quick --strict
       omega-db verify -f json | jq '.checks[] | select(.status != "ok")'
     """
     from omega_db.output import reports

@@ -22,6 +22,7 @@ from omega_db.output import streams
 from omega_db.output.streams import Format
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Callable
 
     from omega_db.data.listing import Answer
@@ -74,7 +75,7 @@ def lessons(
     """
     from omega_db.data import queries
 
-    _answer(ctx, database, timeout, fmt, queries.lessons, project=project, only=only, sender=sender,
+    _answer(ctx, database, timeout, fmt, queries.lessons, "lessons", project=project, only=only, sender=sender,
             domain=domain, limit=limit, injected=injected)
 
 
@@ -104,7 +105,7 @@ def outcomes(
     """
     from omega_db.data import queries
 
-    _answer(ctx, database, timeout, fmt, queries.outcomes, project=project, sender=sender, domain=domain,
+    _answer(ctx, database, timeout, fmt, queries.outcomes, "outcomes", project=project, sender=sender, domain=domain,
             hours=hours, limit=limit)
 
 
@@ -134,12 +135,12 @@ def tasks(
     """
     from omega_db.data import queries
 
-    _answer(ctx, database, timeout, fmt, queries.tasks, project=project, sender=sender, status=status, due=due,
-            limit=limit)
+    _answer(ctx, database, timeout, fmt, queries.tasks, "scheduled_tasks", project=project, sender=sender,
+            status=status, due=due, limit=limit)
 
 
 def _answer(ctx: typer.Context, database: Optional[str], timeout: float, fmt: Format, ask: "Callable[..., Answer]",
-            **question: object) -> None:
+            table: str, **question: object) -> None:
     """Open the file read-only, say what is half-done in it, ask, and stream the answer in fmt."""
     from omega_db.data import listing
     from omega_db.output import listings
@@ -150,6 +151,19 @@ def _answer(ctx: typer.Context, database: Optional[str], timeout: float, fmt: Fo
         answer = ask(found.conn, **question)
         with streams.writing():
             listings.render_listing(answer, fmt)
+        project = question.get("project")
+        if isinstance(project, str):
+            _unknown_project(found.conn, table, project)
+
+
+def _unknown_project(conn: "sqlite3.Connection", table: str, project: str) -> None:
+    """A note when --project names a project with no rows in table (a typo shows only general rows)."""
+    from omega_db.data import projects
+
+    known = projects.nearest(conn, table, project)
+    if known is not None:
+        listed = ", ".join(known) if known else "none"
+        streams.note(f"note: no rows for {project} in {table}; known: {listed}.")
 
 
 COMMANDS = (lessons, outcomes, tasks)

@@ -94,14 +94,6 @@ def max_messages(value: object, where: str) -> int:
     return value
 
 
-def _check_text(**given: str | None) -> None:
-    """Each option's text can be bound: a value that is not UTF-8 (bytes from the shell) is a bad argument."""
-    for name, value in given.items():
-        if value is not None and not decoding.is_utf8(value.encode("utf-8", "surrogateescape")):
-            raise BadArgumentError(f"--{name} is not valid UTF-8 text (OMEGA stores only UTF-8); "
-                                   "give it as UTF-8.")
-
-
 def _require(conn: sqlite3.Connection, table: str, migration: str) -> list[str]:
     columns = db.table_columns(conn, table)
     if not columns:
@@ -128,7 +120,7 @@ def build(
     max_context_messages: int = DEFAULT_MAX_MESSAGES,
 ) -> Context:
     """Every section OMEGA injects for sender's next message, by OMEGA's queries, on conn's snapshot."""
-    _check_text(sender=sender, project=project, channel=channel, message=message)
+    decoding.require_utf8(sender=sender, project=project, channel=channel, message=message)
     tables = {table: _require(conn, table, made_by) for table, made_by in _MADE_BY}
     if message is not None:
         _require(conn, *_RECALL_TABLE)

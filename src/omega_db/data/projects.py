@@ -149,3 +149,18 @@ def projects(path: Path, projects_dir: Path, *, timeout: float = db.DEFAULT_TIME
     with listing.reading(path, timeout=timeout) as reading:
         rows = read(reading.conn, on_disk)
     return Listing(path, projects_dir, folder_error, tuple(rows), reading.notes)
+
+
+def nearest(conn: sqlite3.Connection, table: str, name: str, *, shown: int = 5) -> list[str] | None:
+    """None when table holds rows of project name; else every known project, the most similar first."""
+    if not name or "project" not in db.table_columns(conn, table):
+        return None  # general, or before 011: nothing to say
+    # Stops at the first row of the project: on the normal path (it has rows) this costs next to nothing;
+    # the full listing below is read only when the project has none.
+    if conn.execute(f"SELECT 1 FROM {table} WHERE project = ? LIMIT 1", (name,)).fetchone() is not None:
+        return None
+    import difflib
+
+    known = [row.project for row in read(conn, None) if row.project]
+    close = difflib.get_close_matches(name, known, n=shown, cutoff=0.5)
+    return (close + [other for other in known if other not in close])[:shown]

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from omega_db.data.listing import Answer, ListingKind, Query, Question, TaskStatus
-from omega_db.ground import db, sql
+from omega_db.ground import db, decoding, sql
 from omega_db.ground.errors import BadArgumentError, MissingMigrationError
 
 GENERAL = ""
@@ -178,6 +178,7 @@ def _never_injected(below: int) -> str:
 
 
 def _filters(scope: str, project: str | None, sender: str | None, domain: str | None) -> Where:
+    decoding.require_utf8(project=project, sender=sender, domain=domain)
     where: Where = []
     if project is not None:
         where.append((SQL_PROJECT.format(scope=scope), (project,)))

@@ -33,6 +33,7 @@ class Status:
     plan: Plan
     projects: list[dict[str, object]]
     half_applied: HalfApplied | None = None
+    wal_size: int | None = None  # bytes of the -wal file beside it; None when there is none
 
     @property
     def omega(self) -> str | None:
@@ -73,4 +74,13 @@ def status(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Status:
         plan=plan,
         projects=projects,
         half_applied=half,
+        wal_size=wal_size(path),
     )
+
+
+def wal_size(path: Path) -> int | None:
+    """The size of the database's -wal file (beside the real file, where SQLite puts it), None if absent."""
+    try:
+        return Path(f"{path.resolve()}-wal").stat().st_size
+    except OSError:
+        return None

@@ -124,7 +124,32 @@ def connect_readonly(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3
     """Open an existing database read-only; raise a clear error if it is not one."""
     # threads: let SQLite's sorter work on helper threads: a big ORDER BY (lessons,
     # tasks) sorts 10-30% faster on two cores. Only a connection setting.
-    return _open(path, "ro", timeout, ("PRAGMA query_only = ON", f"PRAGMA threads = {SORTER_THREADS}"))
+    return _open(path, readonly_mode(path), timeout, ("PRAGMA query_only = ON", f"PRAGMA threads = {SORTER_THREADS}"))
+
+
+def readonly_mode(path: Path) -> str:
+    """The URI mode that reads path without writing beside it: ro, or ro with immutable (see below)."""
+    return "ro&immutable=1" if _unchanging_wal_file(path) else "ro"
+
+
+def _unchanging_wal_file(path: Path) -> bool:
+    """True for a WAL-mode file with no -wal beside it, in a folder this user cannot write.
+
+    A plain read-only open of such a file fails: SQLite must create its -wal and -shm files
+    first. `immutable=1` reads the file without them (no locks, no change detection), which is
+    right only while nothing writes the file, and here that holds: every connection to a WAL
+    database keeps a -wal file beside it while it is open (the last one to close deletes it),
+    so no -wal means no process has it open now; and this path cannot make one. The one
+    assumption: that no writer with rights we lack (OMEGA as the folder's owner) opens it in the
+    second a read takes; if one did, its changes would land in its new -wal, not in the file we
+    read, until a checkpoint, which SQLite runs only after 1000 pages of changes.
+    """
+    folder = path.resolve().parent
+    return (
+        write_version(path) == 2  # the header's WAL mark
+        and not os.access(folder, os.W_OK)
+        and not os.path.lexists(f"{path.resolve()}-wal")
+    )
 
 
 def connect_readwrite(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
@@ -227,6 +252,14 @@ def error_for(exc: sqlite3.Error, path: Path) -> OmegaDbError:
         )
     if name == "SQLITE_FULL" or "database or disk is full" in text:
         return OmegaDbError(f"no room to write {path} (disk full or file size limit); free some space and try again.")
+    if (name == "SQLITE_CANTOPEN" or "unable to open" in text) and os.path.lexists(f"{path.resolve()}-wal") \
+            and not os.access(path.resolve().parent, os.W_OK):
+        # The -wal may hold commits the file lacks, so it cannot be read immutable (see readonly_mode).
+        return BadDatabaseError(
+            f"{path} cannot be read: its {path.name}-wal needs a {path.name}-shm file beside it, which this "
+            "user cannot create in that read-only folder; make the folder writable for this user, or run "
+            "omega-db as the user OMEGA runs as."
+        )
     if name == "SQLITE_CANTOPEN" or "unable to open" in text:
         return BadDatabaseError(f"{path} cannot be opened; check that it exists and its permissions.")
     if name == "SQLITE_PERM" or name == "SQLITE_AUTH":

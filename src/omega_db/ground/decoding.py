@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from omega_db.ground.errors import BadArgumentError
+
 
 class Replaced:
     """The stored text values that were not UTF-8 (only damage makes them) and were shown with U+FFFD.
@@ -82,3 +84,11 @@ def all_utf8(values: Iterable[bytes]) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def require_utf8(**given: str | None) -> None:
+    """Each option's text can be bound: a value that is not UTF-8 (bytes from the shell) is a bad argument."""
+    for name, value in given.items():
+        # Python hands undecodable argv bytes over as lone surrogates, which sqlite3 cannot bind.
+        if value is not None and not is_utf8(value.encode("utf-8", "surrogateescape")):
+            raise BadArgumentError(f"--{name} is not valid UTF-8 text (OMEGA stores only UTF-8); give it as UTF-8.")

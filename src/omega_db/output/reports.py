@@ -150,6 +150,7 @@ def status_lines(st: Status) -> list[tuple[str, str]]:
     lines = [
         ("Database", str(st.database)),
         ("Size", size_label(st.size)),
+        *_wal_lines(st),
         ("SQLite", st.sqlite_version),
         ("Journal mode", st.journal_mode),
         ("Current", files.describe_version(plan.current)),
@@ -161,6 +162,23 @@ def status_lines(st: Status) -> list[tuple[str, str]]:
         lines.append(("Newer", f"{', '.join(plan.newer)} (written by a newer OMEGA)"))
     if st.half_applied:
         lines.append(("Half-applied", f"{st.half_applied.describe()}; {st.half_applied.remedy()}"))
+    return lines
+
+
+# Past SQLite's automatic checkpoint (1000 pages of 4 KiB) and bigger than the file itself, a -wal
+# file means OMEGA's checkpoints have not caught up: worth a word, never a checkpoint from a read.
+WAL_HINT_BYTES = 4 * 1024 * 1024
+
+
+def _wal_lines(st: Status) -> list[tuple[str, str]]:
+    """The -wal file's size, and a hint when it is large; nothing when there is no -wal file or it is empty."""
+    if not st.wal_size:
+        return []
+    lines = [("WAL", f"{size_label(st.wal_size)} (the -wal file; {size_label(st.size + st.wal_size)} in all)")]
+    if st.wal_size >= WAL_HINT_BYTES and st.wal_size > st.size:
+        lines.append(("Hint", "the WAL holds changes OMEGA has not yet copied into the file: they move at OMEGA's "
+                              "next checkpoint and the -wal file goes when OMEGA closes the database; "
+                              "omega-db never checkpoints on a read"))
     return lines
 
 

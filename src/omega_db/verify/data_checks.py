@@ -47,7 +47,7 @@ def _fts_problem(path: Path, name: str, create_sql: str, timeout: float) -> str 
     """
     mem = db.connect("file::memory:", uri=True, timeout=timeout)
     try:
-        mem.execute("ATTACH DATABASE ? AS src", (db.uri(path, "ro"),))
+        mem.execute("ATTACH DATABASE ? AS src", (db.uri(path, db.readonly_mode(path)),))
         mem.execute(create_sql)
         q = sql.quote
         mem.execute("BEGIN")  # one read snapshot of the file for every shadow table

@@ -1,0 +1,74 @@
+"""--project naming a project with no rows (a note naming the nearest known ones), and option text that is not UTF-8."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from omega_db.cli import app
+from tests import helpers
+
+COMMANDS = ("lessons", "outcomes", "tasks")
+
+
+@pytest.fixture
+def known(db_path: Path) -> Path:
+    """A 013 file with rows of my_app, alpha and a name holding ESC, plus general rows."""
+    helpers.build(db_path)
+    with sqlite3.connect(db_path) as conn:
+        for i, project in enumerate(("my_app", "alpha", "", "evil\x1b[2J")):
+            conn.execute("INSERT INTO lessons (sender_id, domain, rule, project) VALUES ('s', 'd', ?, ?)",
+                         (f"r{i}", project))
+            conn.execute("INSERT INTO outcomes (sender_id, domain, score, lesson, project) "
+                         "VALUES ('s', 'd', 1, 'l', ?)", (project,))
+            conn.execute("INSERT INTO scheduled_tasks (id, channel, sender_id, reply_target, description, due_at, "
+                         "project) VALUES (?, 'c', 's', 'r', 'x', '2020-01-01 00:00:00', ?)", (f"t{i}", project))
+    return db_path
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_project_with_no_rows_names_the_nearest(runner: CliRunner, known: Path, command: str) -> None:
+    result = runner.invoke(app, [command, str(known), "--project", "my-app", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    json.loads(result.stdout)  # stdout stays one clean JSON document
+    assert "no rows for my-app" in result.stderr
+    known_part = result.stderr.split("known: ", 1)[1]
+    assert known_part.startswith("my_app, "), result.stderr  # nearest first
+    assert "alpha" in known_part
+    assert "\x1b" not in result.stderr and "evil\\x1b[2J" in result.stderr  # escaped
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_project_with_rows_says_nothing(runner: CliRunner, known: Path, command: str) -> None:
+    for project in ("my_app", ""):
+        result = runner.invoke(app, [command, str(known), "--project", project, "-f", "csv"])
+        assert result.exit_code == 0, result.stderr
+        assert "no rows for" not in result.stderr
+
+
+def test_stdout_is_unchanged_by_the_note(runner: CliRunner, known: Path) -> None:
+    result = runner.invoke(app, ["outcomes", str(known), "--project", "nope", "-f", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    assert "no rows for nope in outcomes; known: " in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("option", ["--project", "--sender", "--domain"])
+def test_an_option_that_is_not_utf8_is_a_bad_argument(known: Path, command: str, option: str) -> None:
+    """Bytes from the shell under an ASCII locale reach Python as surrogates: one sentence, exit 2."""
+    if command == "tasks" and option == "--domain":
+        pytest.skip("tasks has no --domain")
+    env = {"PATH": os.environ["PATH"], "HOME": str(known.parent), "LC_ALL": "C", "LANG": "C"}
+    done = subprocess.run([sys.executable, "-m", "omega_db", command, os.fsencode(str(known)), option.encode(), b"\xff"],
+                          env=env, capture_output=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == b""
+    err = done.stderr.decode()
+    assert err.count("\n") == 1 and f"{option} is not valid UTF-8" in err and "unexpected" not in err
