@@ -74,7 +74,7 @@ def prune(
     Examples:
       omega-db prune --audit-log 90d --dry-run
       omega-db prune --audit-log 90d --tasks 30d --yes          # e.g. from cron
-      omega-db prune --outcomes 12w --messages 180d ~/.omega/data/memory.db
+      omega-db prune --outcomes 12w --messages 180d --yes ~/.omega/data/memory.db
       omega-db prune --audit-log 1w --secure-delete --vacuum --yes -f json
     """
     from omega_db.data import prune as core
