@@ -72,3 +72,22 @@ def test_an_option_that_is_not_utf8_is_a_bad_argument(known: Path, command: str,
     assert done.stdout == b""
     err = done.stderr.decode()
     assert err.count("\n") == 1 and f"{option} is not valid UTF-8" in err and "unexpected" not in err
+
+
+@pytest.mark.parametrize("argv, named", [
+    ([b"learning", b"--project", b"\xff"], "--project"),
+    ([b"learning", b"--sender", b"\xff"], "--sender"),
+    ([b"projects", b"rename", b"\xff", b"alpha", b"--yes"], "OLD"),
+    ([b"projects", b"rename", b"alpha", b"\xff", b"--yes"], "NEW"),
+])
+def test_the_newer_commands_refuse_text_that_is_not_utf8_too(known: Path, argv: list[bytes], named: str) -> None:
+    """learning and projects rename bind these values as well: one sentence naming the argument, exit 2, no byte changed."""
+    before = known.read_bytes()
+    env = {"PATH": os.environ["PATH"], "HOME": str(known.parent), "LC_ALL": "C", "LANG": "C",
+           "OMEGA_DB": os.fsdecode(os.fsencode(str(known)))}
+    done = subprocess.run([sys.executable, "-m", "omega_db", *argv], env=env, capture_output=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == b""
+    err = done.stderr.decode()
+    assert err.count("\n") == 1 and f"{named} is not valid UTF-8" in err and "unexpected" not in err
+    assert known.read_bytes() == before

@@ -185,6 +185,7 @@ def learning(
     """Per project (general first; only P with project), over the last `days` whole UTC days: outcomes
     by score in total and per day, per domain the outcomes, lessons and scopes at the cap, the most
     reinforced lessons; and every (sender, project) whose own lessons crowd out the general ones."""
+    decoding.require_utf8(project=project, sender=sender)
     if not 1 <= days <= MAX_DAYS:
         raise BadArgumentError(f"--days must be a whole number of days from 1 to {MAX_DAYS:,}, not {days}.")
     _, out_scope = queries.scoped_table(conn, "outcomes")

@@ -17,7 +17,7 @@ from omega_db.chain import halfapplied, history
 from omega_db.chain.migrate import check_writable
 from omega_db.data import merge
 from omega_db.data.merge import Evicted
-from omega_db.ground import db, holders, online_copy
+from omega_db.ground import db, decoding, holders, online_copy
 from omega_db.ground.errors import BadArgumentError, HalfAppliedError
 from omega_db.ground.untrusted import visible
 
@@ -58,6 +58,7 @@ class Renamed:
 
 
 def _check_names(path: Path, old: str, new: str) -> None:
+    decoding.require_utf8(OLD=old, NEW=new)
     if old == "":
         raise BadArgumentError(
             f"OLD may not be the general scope '': give the project whose rows move out of {path} "

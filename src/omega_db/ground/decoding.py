@@ -87,8 +87,11 @@ def all_utf8(values: Iterable[bytes]) -> bool:
 
 
 def require_utf8(**given: str | None) -> None:
-    """Each option's text can be bound: a value that is not UTF-8 (bytes from the shell) is a bad argument."""
+    """Each option's text can be bound: a value that is not UTF-8 (bytes from the shell) is a bad argument.
+
+    A name in capitals is a positional argument (OLD), any other an option (--sender)."""
     for name, value in given.items():
         # Python hands undecodable argv bytes over as lone surrogates, which sqlite3 cannot bind.
         if value is not None and not is_utf8(value.encode("utf-8", "surrogateescape")):
-            raise BadArgumentError(f"--{name} is not valid UTF-8 text (OMEGA stores only UTF-8); give it as UTF-8.")
+            shown = name if name.isupper() else f"--{name}"
+            raise BadArgumentError(f"{shown} is not valid UTF-8 text (OMEGA stores only UTF-8); give it as UTF-8.")
