@@ -144,7 +144,7 @@ def test_wal_database_in_a_read_only_folder_while_omega_has_it_open(shared_dir: 
 
 @pytest.mark.parametrize("command", READERS)
 def test_wal_database_in_a_read_only_folder_without_shm(shared_dir: Path, command: str) -> None:
-    """No OMEGA, no -shm, and it cannot be created: one sentence, exit 2, untouched."""
+    """No OMEGA, no -wal, and none can be created: every reader reads it (immutable), untouched (issue 21)."""
     path = database_in(shared_dir / "db", to=None)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode = wal").fetchone()[0] == "wal"
@@ -152,8 +152,8 @@ def test_wal_database_in_a_read_only_folder_without_shm(shared_dir: Path, comman
     path.parent.chmod(0o555)
     before = helpers.fingerprint(path), helpers.listing(path.parent)
     ran = as_nobody(*args_for(command, path))
-    assert ran.code == 2, ran.stderr
-    assert "folder is read-only" in one_sentence(ran, path)
+    assert ran.code in (0, 1), ran.stderr  # verify may say "not ok" (pending migrations); never exit 2
+    assert f"{path} cannot" not in ran.stderr
     assert (helpers.fingerprint(path), helpers.listing(path.parent)) == before
 
 

@@ -144,11 +144,14 @@ def _unchanging_wal_file(path: Path) -> bool:
     second a read takes; if one did, its changes would land in its new -wal, not in the file we
     read, until a checkpoint, which SQLite runs only after 1000 pages of changes.
     """
-    folder = path.resolve().parent
+    # realpath, not resolve(): a symlink loop is an answer later, not a RuntimeError here.
+    real = os.path.realpath(path)
+    # The header is read last, and only from a regular file: opening a FIFO would block.
     return (
-        write_version(path) == 2  # the header's WAL mark
-        and not os.access(folder, os.W_OK)
-        and not os.path.lexists(f"{path.resolve()}-wal")
+        not os.access(os.path.dirname(real), os.W_OK)
+        and os.path.isfile(real)
+        and not os.path.lexists(f"{real}-wal")
+        and write_version(path) == 2  # the header's WAL mark
     )
 
 
