@@ -164,5 +164,7 @@ def test_prune_beside_a_writing_omega_loses_no_write_and_nothing_omega_reads(tmp
     within = prunekit.scopes_of(expected)
     got, want = prunekit.snapshot(path, within), prunekit.snapshot(expected, within)
     assert got.keys() == want.keys()
-    differ = [k for k in want if got[k] != want[k]]
+    # ("due",) depends on the moment each snapshot runs (a pending task can fall due between the two
+    # calls); every pending task is still compared, per sender, by the pending-tasks query.
+    differ = [k for k in want if k != ("due",) and got[k] != want[k]]
     assert differ == [], [(k, got[k], want[k]) for k in differ[:3]]
