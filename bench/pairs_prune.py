@@ -67,15 +67,36 @@ PROBE = textwrap.dedent("""
 """)
 
 
+# Each rule's cutoff, as (table, column, modifier): rows near one are moved an hour older (below).
+BOUNDARIES = (("audit_log", "timestamp", AGES["audit_log"]), ("outcomes", "timestamp", AGES["outcomes"]),
+              ("outcomes", "timestamp", "-48 hours"), ("scheduled_tasks", "due_at", AGES["scheduled_tasks"]),
+              ("messages", "timestamp", AGES["messages"]))
+MARGIN = "1 hour"
+
+
 def base_copy(db013: Path, work: Path) -> Path:
-    """The 013 file in WAL mode, as OMEGA keeps it (made once per run, not timed)."""
+    """The 013 file in WAL mode, as OMEGA keeps it, with no row within an hour of a rule's cutoff.
+
+    Both sides compare with datetime('now'), and they run seconds or minutes apart: a row that
+    crosses a cutoff between them would make their counts differ for no fault of either. Moving
+    such rows an hour older makes both sides pick the same rows for the next hour. Made once per
+    run, not timed.
+    """
     base = work / "prune-base.db"
     shutil.copyfile(db013, base)
     conn = sqlite3.connect(base, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = wal")
+        moved = 0
+        for table, column, modifier in BOUNDARIES:
+            moved += conn.execute(
+                f"UPDATE {table} SET {column} = datetime('now', ?, '-{MARGIN}') WHERE datetime({column}) "
+                f"BETWEEN datetime('now', ?, '-{MARGIN}') AND datetime('now', ?, '+{MARGIN}')",
+                (modifier, modifier, modifier)).rowcount
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
+    print(f"prune: {moved} rows within {MARGIN} of a cutoff moved {MARGIN} older in the bench copy", flush=True)
     return base
 
 
@@ -111,10 +132,9 @@ def with_probe(cmd: list[str], path: Path, work: Path) -> tuple[Run, float, int]
     return result, float(longest), int(tries)
 
 
-def bench_prune(rounds: int, db013: Path, work: Path, omega: list[str], shell: str) -> Pair:
-    """prune --yes --no-backup against one DELETE per table in the shell, on fresh WAL copies."""
+def bench_prune(rounds: int, base: Path, work: Path, omega: list[str], shell: str) -> Pair:
+    """prune --yes --no-backup against one DELETE per table in the shell, on fresh WAL copies of base."""
     pair = Pair("prune", "prune (4 rules) --yes --no-backup  vs  sqlite3 DELETEs")
-    base = base_copy(db013, work)
     before = rows(base)
     mine, theirs = work / "prune-omega.db", work / "prune-shell.db"
     print(f"prune: the shell runs {DELETE_SQL}", flush=True)
@@ -143,21 +163,21 @@ def bench_prune(rounds: int, db013: Path, work: Path, omega: list[str], shell: s
     print(f"prune: longest wait of a writer beside it: omega-db {mine_wait:.3f} s ({mine_tries} tries; goal "
           f"<= {GOAL_SECONDS} s {verdict}), the shell's DELETEs {shell_wait:.3f} s ({shell_tries} tries)", flush=True)
     pair.label = f"prune --yes --no-backup vs sqlite3 DELETEs; longest lock {mine_wait:.2f}s {verdict}"
-    for leftover in (base, mine, theirs):
+    for leftover in (mine, theirs):
         for path in (leftover, Path(f"{leftover}-wal"), Path(f"{leftover}-shm")):
             path.unlink(missing_ok=True)
     return pair
 
 
-def bench_dry_run(rounds: int, db013: Path, work: Path, omega: list[str], shell: str) -> Pair:
-    """prune --dry-run -f json against the shell's counts of the same rules, on the 013 file as it is."""
+def bench_dry_run(rounds: int, base: Path, work: Path, omega: list[str], shell: str) -> Pair:
+    """prune --dry-run -f json against the shell's counts of the same rules, on base as it is."""
     pair = Pair("prune-dry-run", "prune --dry-run (4 rules) -f json  vs  sqlite3 -json counts")
     print(f"prune-dry-run: the shell runs {COUNT_SQL}", flush=True)
     out_mine, out_theirs = work / "dry-omega.json", work / "dry-shell.json"
     alternate(pair, rounds,
-              lambda: checked(run([*omega, "prune", str(db013), *ARGS, "--dry-run", "-f", "json"], stdout=out_mine),
+              lambda: checked(run([*omega, "prune", str(base), *ARGS, "--dry-run", "-f", "json"], stdout=out_mine),
                               "omega-db prune --dry-run"),
-              lambda: checked(run([shell, "-json", str(db013), COUNT_SQL], stdout=out_theirs), "sqlite3 counts"))
+              lambda: checked(run([shell, "-json", str(base), COUNT_SQL], stdout=out_theirs), "sqlite3 counts"))
     mine = {t["table"]: (t["deleted"], t["deleted"] + t["kept"]) for t in json.loads(out_mine.read_text())["tables"]}
     theirs = {row["t"]: (row["deleted"], row["total"]) for row in json.loads(out_theirs.read_text())}
     if mine != theirs:
@@ -166,5 +186,10 @@ def bench_dry_run(rounds: int, db013: Path, work: Path, omega: list[str], shell:
 
 
 def pairs(rounds: int, db013: Path, work: Path, omega: list[str], shell: str) -> list[Pair]:
-    """Both pairs of the prune command."""
-    return [bench_dry_run(rounds, db013, work, omega, shell), bench_prune(rounds, db013, work, omega, shell)]
+    """Both pairs of the prune command, on one copy of the 013 file made for them."""
+    base = base_copy(db013, work)
+    try:
+        return [bench_dry_run(rounds, base, work, omega, shell), bench_prune(rounds, base, work, omega, shell)]
+    finally:
+        for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
+            path.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ FIRST_BATCH, SMALLEST_BATCH, LARGEST_BATCH = 500, 20, 20_000
 PAUSE_SHARE = 0.25  # after each batch, no lock for this share of its time (at least MIN_PAUSE)
 MIN_PAUSE = 0.005
 WAL_PAGES = 10_000  # this connection's automatic checkpoint, in pages of WAL
+CACHE_KIB = 64 * 1024  # this connection's page cache while it deletes
 TRUNCATE_WAIT_MS = 200  # --secure-delete's TRUNCATE checkpoint waits this long for OMEGA, no longer
 OnProgress = Callable[[str, int, int], None]  # (table, deleted so far, picked)
 
@@ -230,6 +231,9 @@ def run(prepared: Prepared, *, make_backup: bool = True, timeout: float = db.DEF
             # several batches rewrite is then copied into the file once (the default checkpoints
             # it after nearly every batch); OMEGA's own connections keep their setting.
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+            # The indexes a batch touches at random are read again by every batch: keep them in
+            # memory (64 MiB; SQLite's default is 2): a full-size bench prune went from 64 s to 49 s.
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             if prepared.secure_delete:
                 conn.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten with zeros
             done = [_delete(conn, rule, rowids, batches, on_progress) for rule, rowids in picked]
