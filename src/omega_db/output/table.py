@@ -171,6 +171,7 @@ class _Layout:
             self.row = self._folded_row
             self.blanks = [" " * width for width in self.widths]  # a column with no more to show
             self.specs = list(zip(self.widths, self.justify, self.styles, strict=True))
+            self.indent = "".join(blank + GAP for blank in self.blanks[:-1])  # the columns before the last, blank
 
     def head(self) -> list[str]:
         """The header line(s) and the rule under them (none for blocks: each block has its labels)."""
@@ -251,6 +252,13 @@ class _Layout:
             columns.append(parts)
         if height == 1:
             lines.append(GAP.join([parts[0] for parts in columns]).rstrip(" "))
+            return
+        last = columns[-1]
+        if len(last) == height and all(len(parts) == 1 for parts in columns[:-1]):
+            # Only the last column folds (the long text, the common case): its lines after the first
+            # follow the other columns' blanks.
+            lines.append(GAP.join([parts[0] for parts in columns]).rstrip(" "))
+            lines.extend([(self.indent + part).rstrip(" ") for part in last[1:]])
             return
         blanks = self.blanks
         for k in range(height):
