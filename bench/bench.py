@@ -138,6 +138,8 @@ def run_module(module: Module, wanted: set[str], rounds: int, db013: Path, work:
     label = f"{{}} (bench/{module.file})"
     if not module.bars:  # it did not load: reported under its file name
         return [Pair(module.file, f"bench/{module.file}", skipped=module.skipped)]
+    if not names:  # --only left out every pair of this module: measure none of them
+        return []
     if module.skipped or module.pairs is None:
         return [Pair(name, label.format(name), skipped=module.skipped) for name in names]
     print(f"{module.file}: measuring {', '.join(names)}", flush=True)

@@ -288,3 +288,28 @@ def test_time_labels_in_omega_s_form_and_others(tmp_path: Path) -> None:
     labels = {line.split()[0]: line.split("(", 1)[1].split(")")[0] for line in out.splitlines()[3:-1]}
     expected = {"3d": "3d ago", "2h": "2h ago", "soon": "in 5h", "now": "just now"}
     assert labels == {f"{name}-{form}": words for name, words in expected.items() for form in ("space", "t", "z")}
+
+
+FOLDED = [
+    "plain words that run past the width of the column",
+    "café naïve soft\xadhyphen and more words here",
+    "漢字テスト漢字テスト漢字テスト mixed 漢字 and ascii words",
+    "e\u0301e\u0301e\u0301 combining Z\u0351\u0352a\u0354l\u0356go marks",
+    "thumbs 👍🏽 family 👨‍👩‍👧 flag 🇫🇷🇩🇪 sun ☀️ vs ☀",
+    "a" * 19 + "漢" + "b" * 30,
+    "漢" * 45,
+    "ＦＵＬＬＷＩＤＴＨ  double  spaces ",
+]
+
+
+@pytest.mark.parametrize("width", [1, 2, 7, 20, 33])
+@pytest.mark.parametrize("text", FOLDED)
+def test_folded_lines_come_with_the_cells_rich_counts(text: str, width: int) -> None:
+    # The table pads each folded line by the size fold_sized gives, measured once: rich must agree.
+    from omega_db.output.terminal import fold, fold_sized
+
+    lines, sizes = fold_sized(text, width)
+    assert lines == fold(text, width)
+    assert sizes == [cell_len(line) for line in lines]
+    assert all(size <= max(2, width) for size in sizes)  # a wide character alone may overhang width 1
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost but the spaces broken at

@@ -89,9 +89,16 @@ app = typer.Typer(
 )
 
 
+_COMPLETE_VAR = "_OMEGA_DB_COMPLETE"  # set by the shell when it asks for completions (Click's name for it)
+
+
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"omega-db {__version__}\n")
+        try:
+            with streams.writing():  # a full disk: one sentence, exit 1 (main() reports the OutputError)
+                sys.stdout.write(f"omega-db {__version__}\n")
+        except BrokenPipeError:  # the reader went away: not an error
+            streams.discard_stdout()
         raise typer.Exit()
 
 
@@ -121,12 +128,22 @@ for _module in (core, listings, backups, learning, context, prune):
 app.add_typer(projects.app, name="projects")  # `projects [DB]` lists, `projects rename` moves
 
 
+def _version_alone() -> bool:
+    """The command line is `omega-db --version` and nothing else (and no shell is asking for completions)."""
+    return sys.argv[1:] == ["--version"] and not os.environ.get(_COMPLETE_VAR)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
         streams.prepare_streams()
+        if _version_alone():
+            # Answered as the app would, before Typer builds every command's options (~7 ms).
+            _version(True)
         app(prog_name="omega-db")
-    except OmegaDbError as exc:  # stdout is closed: there is nowhere to answer
+    except typer.Exit as exc:  # only _version_alone()'s: inside app(), Click turns it into SystemExit
+        sys.exit(streams.finish(exc.exit_code))
+    except OmegaDbError as exc:  # stdout is closed, or --version could not write: nowhere to answer
         streams.note(f"error: {exc.message}")
         sys.exit(exc.exit_code)
     except SystemExit as exc:

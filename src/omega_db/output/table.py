@@ -21,7 +21,7 @@ from itertools import chain
 from typing import TextIO, cast
 
 from omega_db.ground.untrusted import visible, visible_row
-from omega_db.output.terminal import Painter, Screen, cells, fold, pad
+from omega_db.output.terminal import Painter, Screen, cells, fold, fold_sized, pad
 
 GAP = "  "
 PIPED_CAP = 40  # piped, a column is padded to at most this many cells; a longer value runs on
@@ -170,6 +170,8 @@ class _Layout:
             self.span = sum(self.widths) + gaps
             self.row = self._folded_row
             self.blanks = [" " * width for width in self.widths]  # a column with no more to show
+            self.specs = list(zip(self.widths, self.justify, self.styles, strict=True))
+            self.indent = "".join(blank + GAP for blank in self.blanks[:-1])  # the columns before the last, blank
 
     def head(self) -> list[str]:
         """The header line(s) and the rule under them (none for blocks: each block has its labels)."""
@@ -219,22 +221,25 @@ class _Layout:
         lines.append(GAP.join(parts))
 
     def _folded_row(self, row: Sequence[str], lines: list[str], header: bool = False) -> None:
-        # The hot loop on a terminal: a cell that fits (the most) is measured once and not folded.
+        # The hot loop on a terminal: each cell is measured and folded once (fold_sized), and the
+        # common cell (ASCII, fits, no style) is padded by one C call.
         paint = self.paint
         columns: list[list[str]] = []  # each column's lines, padded to its width
         height = 1
-        assert self.widths is not None  # __init__ picks _folded_row only when fit() found widths
-        for text, width, justify, style in zip(row, self.widths, self.justify, self.styles, strict=False):
-            look = "bold" if header else (style(text) if style and text else "")
-            size = len(text) if text.isascii() else cells(text)
-            if size <= width:
-                pieces, sizes = [text], [size]
-            else:
-                pieces = fold(text, width)
-                sizes = [len(piece) if piece.isascii() else cells(piece) for piece in pieces]
-                height = max(height, len(pieces))
+        for text, (width, justify, style) in zip(row, self.specs, strict=False):
+            look = "bold" if header else (style(text) if style is not None and text else "")
+            if not look and text.isascii() and len(text) <= width:  # a character is a cell
+                if justify == "left":
+                    columns.append([text.ljust(width)])
+                    continue
+                if justify == "right":
+                    columns.append([text.rjust(width)])
+                    continue
+            pieces, sizes = fold_sized(text, width)
+            if len(pieces) > height:
+                height = len(pieces)
             parts = []
-            for piece, size in zip(pieces, sizes, strict=False):
+            for piece, size in zip(pieces, sizes, strict=True):
                 shown = paint(piece, look) if look else piece
                 gap = width - size
                 if gap <= 0:
@@ -247,6 +252,13 @@ class _Layout:
             columns.append(parts)
         if height == 1:
             lines.append(GAP.join([parts[0] for parts in columns]).rstrip(" "))
+            return
+        last = columns[-1]
+        if len(last) == height and all(len(parts) == 1 for parts in columns[:-1]):
+            # Only the last column folds (the long text, the common case): its lines after the first
+            # follow the other columns' blanks.
+            lines.append(GAP.join([parts[0] for parts in columns]).rstrip(" "))
+            lines.extend([(self.indent + part).rstrip(" ") for part in last[1:]])
             return
         blanks = self.blanks
         for k in range(height):

@@ -72,29 +72,57 @@ def cells(text: str) -> int:
 
 def fold(text: str, width: int) -> list[str]:
     """text in lines of at most width cells: broken at spaces, a longer word cut into pieces."""
-    narrow = text.isascii() or not _NOT_NARROW.search(text)
-    if (len(text) if narrow else cells(text)) <= width:
-        return [text]
-    width = max(1, width)
-    if narrow:
-        return _fold_narrow(text, width)
+    return fold_sized(text, width)[0]
+
+
+def fold_sized(text: str, width: int) -> tuple[list[str], list[int]]:
+    """fold(), with the cells each line takes: every character measured once."""
+    if text.isascii() or not _NOT_NARROW.search(text):  # a character is a cell
+        if len(text) <= width:
+            return [text], [len(text)]
+        lines = _fold_narrow(text, max(1, width))
+        return lines, list(map(len, lines))
+    if "\u200d" in text or "\ufe0f" in text:  # rich reads the sequence: a line is not the sum of its words
+        size = cells(text)
+        if size <= width:
+            return [text], [size]
+        lines = _fold_words(text, max(1, width))[0]
+        return lines, [cells(line) for line in lines]
+    # Otherwise a text's cells are the sum of its characters': its words' and spaces' add up.
     words = text.split(" ")
+    sizes = [len(w) if w.isascii() else cells(w) for w in words]
+    if sum(sizes) + len(words) - 1 <= width:
+        return [text], [sum(sizes) + len(words) - 1]
+    return _fold_words(text, max(1, width), words, sizes)
+
+
+def _fold_words(
+    text: str, width: int, words: list[str] | None = None, lengths: list[int] | None = None
+) -> tuple[list[str], list[int]]:
+    """fold() word by word (width >= 1), with each line's cells as the sum of its words' and spaces'."""
+    if words is None or lengths is None:
+        words = text.split(" ")
+        lengths = [len(w) if w.isascii() else cells(w) for w in words]
     lines: list[str] = []
+    sizes: list[int] = []
     line, size = "", -1  # size -1: nothing on the line yet
-    for word, length in zip(words, [len(w) if w.isascii() else cells(w) for w in words], strict=False):
+    for word, length in zip(words, lengths, strict=False):
         if size >= 0 and size + 1 + length <= width:
             line, size = f"{line} {word}", size + 1 + length
             continue
         if size >= 0:
             lines.append(line)
+            sizes.append(size)
         if length > width:
             pieces = _chop(word, width)
             lines.extend(pieces[:-1])
+            sizes.extend(cells(piece) for piece in pieces[:-1])
             word = pieces[-1]
             length = cells(word)
         line, size = word, length
     lines.append(line)
-    return lines
+    sizes.append(size)
+    return lines, sizes
 
 
 def _fold_narrow(text: str, width: int) -> list[str]:
