@@ -28,8 +28,8 @@ from omega_db.ground.errors import BadArgumentError, BusyError, HalfAppliedError
 
 # The write lock held per batch, aimed at (OMEGA waits up to 5 s). Each batch rewrites every
 # index page its rows touch (outcomes' id and sender indexes are in no order the batch shares),
-# so smaller batches write the same pages many times over: 0.08 s made a prune 5x the shell's
-# one DELETE, 0.2 s about 2x.
+# so smaller batches write the same pages many times over: at bench scale 0.2, 0.08 s made a
+# prune 5x the shell's one DELETE and 0.2 s about 2x (full size: 2.96x, bench/RESULTS-prune.txt).
 TARGET_SECONDS = 0.2
 FIRST_BATCH, SMALLEST_BATCH, LARGEST_BATCH = 500, 20, 20_000
 # A writer waiting out a batch of 0.2 s retries every 50 ms or sooner (SQLite's busy handler), so a
