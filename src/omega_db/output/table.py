@@ -228,14 +228,16 @@ class _Layout:
         height = 1
         for text, (width, justify, style) in zip(row, self.specs, strict=False):
             look = "bold" if header else (style(text) if style is not None and text else "")
-            if not look and text.isascii() and len(text) <= width:  # a character is a cell
-                if justify == "left":
+            if text.isascii() and len(text) <= width:  # a character is a cell, and it fits (fold_sized's answer)
+                if not look and justify == "left":
                     columns.append([text.ljust(width)])
                     continue
-                if justify == "right":
+                if not look and justify == "right":
                     columns.append([text.rjust(width)])
                     continue
-            pieces, sizes = fold_sized(text, width)
+                pieces, sizes = [text], [len(text)]
+            else:
+                pieces, sizes = fold_sized(text, width)
             if len(pieces) > height:
                 height = len(pieces)
             parts = []
