@@ -174,3 +174,29 @@ def test_a_row_that_became_protected_after_the_read_is_not_deleted(seeded: Path)
     assert {f"bob-old{i}" for i in range(4)} <= left_outcomes  # bob has 4 outcomes now: all his newest
     assert not {f"alice-g{i:02d}" for i in range(20, 30)} & left_outcomes
     conn.close()
+
+
+def test_each_batch_is_checkpointed_so_the_wal_stays_the_size_of_a_batch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prune connection checkpoints after every batch (its automatic checkpoint is off): without it the
+    -wal file would grow by every page each batch rewrites, here about 2,000 pages of deleted audit text."""
+    from omega_db.data import prune, retention
+
+    path = helpers.build(tmp_path / "wal.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO audit_log (id, channel, sender_id, input_text, output_text, timestamp) "
+                     "VALUES (?, 'telegram', 'alice', ?, 'ok', datetime('now', '-400 days'))",
+                     [(f"a{i}", f"{i:06d} " + "x" * 2000) for i in range(4000)])
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # conn stays open, as OMEGA's would: the -wal file is kept
+    monkeypatch.setattr(prune, "FIRST_BATCH", 50)
+    monkeypatch.setattr(prune, "LARGEST_BATCH", 50)  # 80 batches
+    monkeypatch.setattr(prune, "MIN_PAUSE", 0.0)
+    monkeypatch.setattr(prune, "PAUSE_SHARE", 0.0)
+    done = prune.run(prune.prepare(path, retention.parse_ages(path, audit_log="30d")), make_backup=False)
+    assert [(t.table, t.deleted, t.kept) for t in done.tables] == [("audit_log", 4000, 0)]
+    wal = Path(f"{path}-wal").stat().st_size
+    conn.close()
+    assert 0 < wal < 100 * 4096, f"the -wal file grew to {wal} bytes over 80 batches of 50 rows"

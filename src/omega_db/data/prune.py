@@ -29,14 +29,14 @@ from omega_db.ground.errors import BadArgumentError, BusyError, HalfAppliedError
 # The write lock held per batch, aimed at (OMEGA waits up to 5 s). Each batch rewrites every
 # index page its rows touch (outcomes' id and sender indexes are in no order the batch shares),
 # so smaller batches write the same pages many times over: at bench scale 0.2, 0.08 s made a
-# prune 5x the shell's one DELETE and 0.2 s about 2x (full size: 2.96x, bench/RESULTS-prune.txt).
+# prune 5x the shell's one DELETE and 0.2 s about 2x (full size: bench/RESULTS-prune.txt).
 TARGET_SECONDS = 0.2
 FIRST_BATCH, SMALLEST_BATCH, LARGEST_BATCH = 500, 20, 20_000
-# A writer waiting out a batch of 0.2 s retries every 50 ms or sooner (SQLite's busy handler), so a
-# pause of a quarter of the batch lets it in before the next one.
+# SQLite's busy handler retries a waiting writer after 1, 3, 8, ... 178, 228 ms, then every 100 ms:
+# a writer that waited out a batch of 0.2 s retries within the next 50 ms, inside a pause of a
+# quarter of the batch, and gets in before the next one.
 PAUSE_SHARE = 0.25  # after each batch, no lock for this share of its time (at least MIN_PAUSE)
 MIN_PAUSE = 0.005
-WAL_PAGES = 10_000  # this connection's automatic checkpoint, in pages of WAL
 CACHE_KIB = 64 * 1024  # this connection's page cache while it deletes
 TRUNCATE_WAIT_MS = 200  # --secure-delete's TRUNCATE checkpoint waits this long for OMEGA, no longer
 OnProgress = Callable[[str, int, int], None]  # (table, deleted so far, picked)
@@ -158,15 +158,16 @@ class _Batches:
     longest: float = 0.0
     deleted: int = 0
 
-    def measured(self, rows: int, seconds: float) -> None:
+    def measured(self, rows: int, seconds: float) -> float:
+        """Size the next batch from this one's time; the pause (seconds) before it."""
         self.longest = max(self.longest, seconds)
         rate = rows / max(seconds, 1e-4)
         self.size = max(SMALLEST_BATCH, min(LARGEST_BATCH, int(rate * TARGET_SECONDS), self.size * 2))
-        time.sleep(max(MIN_PAUSE, seconds * PAUSE_SHARE))  # the lock is free: OMEGA's waiting writes go first
+        return max(MIN_PAUSE, seconds * PAUSE_SHARE)
 
 
 def _delete(conn: sqlite3.Connection, rule: Rule, rowids: array[int], batches: _Batches,
-            on_progress: OnProgress | None) -> int:
+            on_progress: OnProgress | None, *, wal: bool) -> int:
     deleted = 0
     at = 0
     batches.size = FIRST_BATCH  # each table's rows cost differently (indexes, triggers): measure afresh
@@ -174,14 +175,24 @@ def _delete(conn: sqlite3.Connection, rule: Rule, rowids: array[int], batches: _
         chunk = rowids[at : at + batches.size]
         at += len(chunk)
         with db.transaction(conn):
-            started = time.perf_counter()
+            started = time.perf_counter()  # the lock is ours from here to the end of COMMIT
             rows = conn.execute(rule.delete, (json.dumps(chunk.tolist()), rule.age.modifier)).rowcount
         deleted += rows
         batches.deleted += rows
-        batches.measured(len(chunk), time.perf_counter() - started)
+        pause = batches.measured(len(chunk), time.perf_counter() - started)
         if on_progress:
             on_progress(rule.table, deleted, len(rowids))
+        # The lock is free: OMEGA's waiting writes go first. In WAL mode this batch's pages are
+        # copied into the file first (a passive checkpoint takes no write lock: OMEGA writes
+        # beside it), then the whole pause is slept.
+        if wal:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        time.sleep(pause)
     return deleted
+
+
+def _is_wal(conn: sqlite3.Connection) -> bool:
+    return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
 
 
 def _checkpoint(conn: sqlite3.Connection, *, secure: bool) -> bool:
@@ -190,7 +201,7 @@ def _checkpoint(conn: sqlite3.Connection, *, secure: bool) -> bool:
     With secure, then a TRUNCATE checkpoint, which empties the -wal file (its older frames may
     still hold deleted text), waiting at most TRUNCATE_WAIT for OMEGA: past that it stays as it is.
     """
-    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+    if not _is_wal(conn):
         return True
     busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     if not secure:
@@ -227,16 +238,17 @@ def run(prepared: Prepared, *, make_backup: bool = True, timeout: float = db.DEF
             if make_backup:
                 advice = f"nothing was deleted; {online_copy.COMMAND_ADVICE}, or pass --no-backup"
                 saved = online_copy.backup(conn, path, advice=advice)
-            # Checkpoint from this connection every 40 MB of WAL rather than 4 MB: a page that
-            # several batches rewrite is then copied into the file once (the default checkpoints
-            # it after nearly every batch); OMEGA's own connections keep their setting.
-            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+            # This connection checkpoints in the pause after each batch (_delete), not inside the
+            # COMMIT that would count as the batch's lock time; OMEGA's connections keep their setting.
+            wal = _is_wal(conn)
+            if wal:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
             # The indexes a batch touches at random are read again by every batch: keep them in
             # memory (64 MiB; SQLite's default is 2): a full-size bench prune went from 64 s to 49 s.
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             if prepared.secure_delete:
                 conn.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten with zeros
-            done = [_delete(conn, rule, rowids, batches, on_progress) for rule, rowids in picked]
+            done = [_delete(conn, rule, rowids, batches, on_progress, wal=wal) for rule, rowids in picked]
             if prepared.secure_delete and done[-1] and picked[-1][0].table == "messages":
                 _optimize_fts(conn)
             if prepared.vacuum:
