@@ -32,9 +32,9 @@ from omega_db.ground.errors import BadArgumentError, BusyError, HalfAppliedError
 # prune 5x the shell's one DELETE and 0.2 s about 2x (full size: bench/RESULTS-prune.txt).
 TARGET_SECONDS = 0.2
 FIRST_BATCH, SMALLEST_BATCH, LARGEST_BATCH = 500, 20, 20_000
-# SQLite's busy handler retries a waiting writer after 1, 3, 8, ... 178, 228 ms, then every 100 ms:
-# a writer that waited out a batch of 0.2 s retries within the next 50 ms, inside a pause of a
-# quarter of the batch, and gets in before the next one.
+# SQLite's busy handler retries a waiting writer after 1, 3, 8, ... 178, 228 ms, then every 100 ms.
+# The lock is free for the checkpoint after a batch and then a pause of a quarter of the batch: a
+# writer past its first 228 ms can miss a short window and wait out one more batch (bench: longest wait 0.33 s).
 PAUSE_SHARE = 0.25  # after each batch, no lock for this share of its time (at least MIN_PAUSE)
 MIN_PAUSE = 0.005
 CACHE_KIB = 64 * 1024  # this connection's page cache while it deletes
