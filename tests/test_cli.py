@@ -53,3 +53,45 @@ def test_errors_are_one_sentence_and_debug_shows_the_traceback(tmp_path) -> None
     assert debug.returncode == 2 and "Traceback" in debug.stderr
     env_debug = helpers.run_cli("status", str(path), env={**os.environ, "OMEGA_DB_DEBUG": "1"})
     assert "Traceback" in env_debug.stderr
+
+
+COMMAND_LINES = [
+    *([name, "--help"] for name in commands()),
+    ["projects", "rename", "--help"],
+    ["lessons", "--no-such-option"],
+    ["projects", "rename"],
+    ["tasks", "--status", "someday"],
+]
+
+
+@pytest.mark.parametrize("args", COMMAND_LINES, ids=" ".join)
+def test_the_app_built_for_one_command_answers_as_the_whole_app(runner: CliRunner, args: list[str]) -> None:
+    from omega_db.cli import app_for
+
+    narrow = app_for(args)
+    assert narrow is not app  # built for this command alone (else this test would compare app with itself)
+    whole, alone = runner.invoke(app, args), runner.invoke(narrow, args)
+    assert (alone.exit_code, alone.stdout, alone.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["--debug", "status"], ["lesons"], ["projectsx"]], ids=repr)
+def test_a_command_line_that_names_no_command_first_gets_the_whole_app(args: list[str]) -> None:
+    from omega_db.cli import app_for
+
+    assert app_for(args) is app
+
+
+def test_the_app_for_a_command_holds_that_command_alone() -> None:
+    import typer.main
+
+    from omega_db.cli import app_for
+
+    for name in commands():
+        assert sorted(typer.main.get_command(app_for([name])).commands) == [name]  # type: ignore[attr-defined]
+
+
+def test_a_shell_asking_for_completions_gets_the_whole_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    from omega_db.cli import app_for
+
+    monkeypatch.setenv("_OMEGA_DB_COMPLETE", "bash_complete")
+    assert app_for(["lessons"]) is app
