@@ -140,6 +140,19 @@ def json_of(proc: subprocess.CompletedProcess[str] | Ran) -> object:
     return json.loads(proc.stdout)
 
 
+def damage_an_index(path: Path, index: str = "idx_outcomes_time") -> None:
+    """Overwrite the root page of an index with garbage: the file opens, quick_check fails."""
+    conn = sqlite3.connect(path)
+    try:
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()[0]
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        conn.close()
+    with path.open("r+b") as f:
+        f.seek((root - 1) * page)
+        f.write(b"\x0d" + bytes(range(256)) * (page // 256 - 1) + b"\xff" * 255)
+
+
 def names(folder: Path) -> list[str]:
     """The names in a folder, sorted."""
     return sorted(p.name for p in folder.iterdir())

@@ -8,6 +8,7 @@ this database, never the one just made, never a file that is not one of them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -25,6 +26,7 @@ from tests import helpers
 from tests.backupkit import (  # noqa: F401 (nobody_dir is a fixture)
     HEADER_WAL,
     PAIR_WRITER,
+    damage_an_index,
     file_size_limit,
     grow,
     header_mode,
@@ -129,13 +131,7 @@ def test_a_backup_taken_while_a_writer_commits_holds_exactly_the_committed_rows(
 def test_a_damaged_database_gives_no_backup(runner: CliRunner, tmp_path: Path) -> None:
     """The copy of a damaged file fails quick_check: not reported, not left under a backup's name."""
     path = seeded(tmp_path / "memory.db")
-    conn = sqlite3.connect(path)
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_outcomes_time'").fetchone()[0]
-    page = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()
-    with path.open("r+b") as f:  # an index page of garbage: the file opens, quick_check fails
-        f.seek((root - 1) * page)
-        f.write(b"\x0d" + bytes(range(256)) * (page // 256 - 1) + b"\xff" * 255)
+    damage_an_index(path)
     before = helpers.fingerprint(path)
     ran = invoke(runner, "backup", str(path), "-f", "json")
     assert ran.code in (1, 2), ran.stderr
@@ -143,6 +139,26 @@ def test_a_damaged_database_gives_no_backup(runner: CliRunner, tmp_path: Path) -
     assert "quick_check" in sentence or "damaged" in sentence
     assert names(tmp_path) == ["memory.db"]
     assert helpers.fingerprint(path) == before
+
+
+@pytest.mark.parametrize("journal_mode", ["delete", "wal"])
+def test_migrate_commits_nothing_when_its_backup_fails_the_check(
+    tmp_path: Path, big_010: Path, journal_mode: str
+) -> None:
+    """The backup's quick_check runs beside the first migration, which may finish its statements
+    meanwhile: a failed check still leaves the file at 010, byte for byte, and no backup."""
+    from tests.faultkit import copy_db
+
+    path = copy_db(big_010, tmp_path / "memory.db", journal_mode)
+    damage_an_index(path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    ran = helpers.run_cli("migrate", str(path))
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stderr.count("\n") == 1 and "failed SQLite's quick_check" in ran.stderr, ran.stderr
+    assert "Traceback" not in ran.stderr and "Nothing was changed" in ran.stderr
+    assert helpers.recorded(path)[-1] == "010_outcomes"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert [name for name in names(tmp_path) if ".bak-" in name] == []
 
 
 def test_two_backups_in_one_second_get_two_names(runner: CliRunner, tmp_path: Path) -> None:

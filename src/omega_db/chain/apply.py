@@ -43,11 +43,13 @@ def is_recorded(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def apply(
-    conn: sqlite3.Connection, name: str, change: Callable[[], None], *, bootstrap: bool = False
+    conn: sqlite3.Connection, name: str, change: Callable[[], None], *, bootstrap: bool = False,
+    before_commit: Callable[[], object] | None = None,
 ) -> Committed | None:
     """Run change() and record migration `name`, in one transaction that takes the write lock first.
 
     With bootstrap, OMEGA's bootstrap names are recorded in the same transaction.
+    before_commit() runs last before the COMMIT (migrate: the backup's check); if it raises, nothing commits.
     None: another process recorded `name` since the caller looked, so nothing was done.
     """
     conn.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: set before BEGIN
@@ -65,6 +67,8 @@ def apply(
         after = table_state(conn)
         touched = {table for table, state in after.items() if before.get(table) != state}
         check_foreign_keys(conn, touched, name)
+        if before_commit is not None:
+            before_commit()
     rebuilt = {table for table in touched if table in before and before[table][1] != after[table][1]}
     return Committed(frozenset(touched), frozenset(rebuilt))
 

@@ -101,23 +101,37 @@ def migrate(
             return Result(path, created=not exists, dry_run=dry_run, backup=None, plan=plan,
                           current=plan.current)
         check_writable(path)
-        saved = None
+        checking = None
         if exists and make_backup:
             # Wait for the write lock before copying: if OMEGA holds it past --timeout,
             # give up now rather than leave a backup of a migration that never ran.
             with db.translate_errors(path):
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("ROLLBACK")
-            saved = online_copy.backup(conn, path, on_progress=_backup_progress(path, on_event))
+            # The copy's quick_check runs beside the first migration, which commits only
+            # once the backup has passed it and is named (before_commit).
+            checking = online_copy.start(conn, path, on_progress=_backup_progress(path, on_event))
         applied: list[Applied] = []
         repaired = None
+        saved = None
         try:
+            if checking and half:
+                saved = checking.done()  # the repair commits at once
             repaired = repair.repair(conn, path, plan, half) if half else None
             if repaired:
                 with db.translate_errors(path):
                     plan = history.inspect(conn, path, to=to, known=known)
-            rebuilt = _apply_all(conn, plan, path, on_event, applied)
-        except BaseException:
+            rebuilt = _apply_all(conn, plan, path, on_event, applied, checking.done if checking else None)
+            saved = checking.done() if checking else None
+        except BaseException as exc:
+            if checking and not saved:
+                saved = checking.named
+                if saved is None and isinstance(exc, Exception):
+                    # The copy's own failure is the one to report: checked first, as it used
+                    # to be, it would have stopped migrate before this migration began.
+                    saved = checking.done()
+                elif saved is None:  # interrupted: stop the check, delete the copy
+                    checking.abandon()
             if saved and not applied and not repaired:
                 # Everything was rolled back: the file is exactly what the backup
                 # holds, and a retry from cron must not pile up full-size copies.
@@ -141,9 +155,13 @@ def _backup_progress(path: Path, on_event: OnEvent | None) -> Callable[[int, int
 
 
 def _apply_all(
-    conn: sqlite3.Connection, plan: Plan, path: Path, on_event: OnEvent | None, applied: list[Applied]
+    conn: sqlite3.Connection, plan: Plan, path: Path, on_event: OnEvent | None, applied: list[Applied],
+    before_commit: Callable[[], object] | None = None,
 ) -> set[str]:
-    """Apply plan.pending in order, appending each committed one to applied; the tables rebuilt."""
+    """Apply plan.pending in order, appending each committed one to applied; the tables rebuilt.
+
+    before_commit runs before each migration's COMMIT, inside its transaction: an error there rolls it back.
+    """
     rebuilt: set[str] = set()
     for migration in plan.pending:
         if on_event:
@@ -151,7 +169,8 @@ def _apply_all(
         started = time.perf_counter()
         try:
             committed = apply.apply(
-                conn, migration.name, partial(migration.execute, conn), bootstrap=plan.bootstrap
+                conn, migration.name, partial(migration.execute, conn), bootstrap=plan.bootstrap,
+                before_commit=before_commit,
             )
         except sqlite3.Error as exc:
             raise _failure(exc, migration, path, applied, plan) from exc

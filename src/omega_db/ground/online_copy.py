@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import os
@@ -9,6 +10,7 @@ import re
 import shutil
 import sqlite3
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -63,14 +65,89 @@ def backup(
     beside the database; mode 0600, owned by the database file's owner when run as root;
     a self-contained rollback-journal database that passed PRAGMA quick_check.
     """
+    return start(conn, path, output=output, on_progress=on_progress, advice=advice).done()
+
+
+def start(conn: sqlite3.Connection, path: Path, *, output: Path | None = None,
+          on_progress: Callable[[int, int], None] | None = None, advice: str = MIGRATE_ADVICE) -> Checking:
+    """backup(), its copy made and its quick_check left running beside the caller: Checking.done()
+    waits for the check and names the backup (migrate runs its first migration meanwhile, and
+    commits only after done())."""
     names = iter([output]) if output is not None else candidates(path)
     partial, target = _create_partial(names, path, output, advice)
     try:
         _copy(conn, path, partial, target, on_progress, advice)
-        return _place(partial, target, names, output, advice)
     except BaseException:
         remove(partial)
         raise
+    return Checking(path, partial, target, names, output, advice)
+
+
+class Checking:
+    """A whole copy under its .partial name, its quick_check and fsync running on a thread of its own."""
+
+    def __init__(self, database: Path, partial: Path, target: Path, names: Iterator[Path],
+                 output: Path | None, advice: str) -> None:
+        self._database, self._partial, self._target = database, partial, target
+        self._names, self._output, self._advice = names, output, advice
+        self._problems: list[str] = []
+        self._failure: BaseException | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._named: Path | None = None
+        self._thread = threading.Thread(target=self._check, name="omega-db backup check", daemon=True)
+        self._thread.start()
+
+    def _check(self) -> None:
+        try:
+            self._conn = conn = db.connect(self._partial)  # this thread's own connection
+            try:
+                self._problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            finally:
+                conn.close()
+            _fsync(self._partial)
+        except BaseException as exc:  # handed to the caller by done()
+            self._failure = exc
+
+    def done(self) -> Path:
+        """Wait for the check; the backup under its name. BackupError (the copy deleted) if it failed."""
+        if self._named is None:
+            try:
+                self._thread.join()
+                self._raise_failure()
+                self._named = _place(self._partial, self._target, self._names, self._output, self._advice)
+            except BaseException:
+                self.abandon()
+                raise
+        return self._named
+
+    @property
+    def named(self) -> Path | None:
+        """The backup's name once done() has given it one."""
+        return self._named
+
+    def abandon(self) -> None:
+        """Stop the check if it still runs and delete the unnamed copy (a named backup stays)."""
+        if self._named is not None:
+            return
+        if self._thread.is_alive() and self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):  # closed meanwhile: the check is over
+                self._conn.interrupt()
+        self._thread.join()
+        remove(self._partial)
+
+    def _raise_failure(self) -> None:
+        target, path, failure = self._target, self._database, self._failure
+        if isinstance(failure, sqlite3.Error):
+            raise BackupError(f"cannot write the backup {target} ({failure}); {self._advice}.") from failure
+        if isinstance(failure, OSError):
+            raise for_os_error(failure, f"cannot write the backup {target}", self._advice, BackupError) from None
+        if failure is not None:
+            raise failure
+        if self._problems != ["ok"]:
+            raise BackupError(
+                f"the backup of {path} failed SQLite's quick_check ({' '.join(self._problems[0].split())}) and was "
+                f"deleted; {path} may be damaged: run `omega-db verify` on it. Nothing was changed."
+            )
 
 
 def _create_partial(
@@ -142,7 +219,6 @@ def _copy(
             # A copy of a WAL database says WAL in its header, and every later read-only
             # open would then leave -wal and -shm files beside it: make it one plain file.
             dest.execute("PRAGMA journal_mode = DELETE")
-            problems = [row[0] for row in dest.execute("PRAGMA quick_check")]
         finally:
             dest.close()
     except sqlite3.Error as exc:
@@ -150,12 +226,6 @@ def _copy(
         if isinstance(error, BusyError):
             raise error from exc
         raise BackupError(f"cannot write the backup {target} ({exc}); {advice}.") from exc
-    if problems != ["ok"]:
-        raise BackupError(
-            f"the backup of {path} failed SQLite's quick_check ({' '.join(problems[0].split())}) and was deleted; "
-            f"{path} may be damaged: run `omega-db verify` on it. Nothing was changed."
-        )
-    _fsync(partial)
 
 
 def _place(partial: Path, target: Path, names: Iterator[Path], output: Path | None, advice: str) -> Path:
