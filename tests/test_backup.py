@@ -161,6 +161,33 @@ def test_migrate_commits_nothing_when_its_backup_fails_the_check(
     assert [name for name in names(tmp_path) if ".bak-" in name] == []
 
 
+@pytest.mark.parametrize("at", ["011_project_learning", "012_project_sessions"])
+def test_an_interrupted_migrate_leaves_no_backup_however_far_its_check_got(
+    tmp_path: Path, big_010: Path, at: str
+) -> None:
+    """Ctrl-C as a migration starts: at 011 the backup's check may still run (it is stopped and
+    the unnamed copy deleted); at 012 the backup was named before 011 committed and stays."""
+    from omega_db.chain import migrate
+    from omega_db.chain.migrate import EventKind
+    from tests.faultkit import copy_db
+
+    path = copy_db(big_010, tmp_path / "memory.db")
+
+    def interrupt(event: migrate.Event) -> None:
+        if event.kind == EventKind.start and event.name == at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        migrate.migrate(path, on_event=interrupt)
+    left = [name for name in names(tmp_path) if name != "memory.db"]
+    if at == "011_project_learning":
+        assert left == [] and helpers.recorded(path)[-1] == "010_outcomes"
+    else:
+        assert helpers.recorded(path)[-1] == "011_project_learning"
+        assert len(left) == 1 and ".bak-" in left[0] and not left[0].endswith(".partial")
+        assert helpers.dump(tmp_path / left[0]) == helpers.dump(big_010)
+
+
 def test_two_backups_in_one_second_get_two_names(runner: CliRunner, tmp_path: Path) -> None:
     path = seeded(tmp_path / "memory.db")
     made = {json.loads(invoke(runner, "backup", str(path), "-f", "json").stdout)["path"] for _ in range(3)}
