@@ -7,7 +7,7 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from omega_db.cli import app
+from omega_db.cli import app, app_for
 from tests import helpers
 
 
@@ -66,8 +66,6 @@ COMMAND_LINES = [
 
 @pytest.mark.parametrize("args", COMMAND_LINES, ids=" ".join)
 def test_the_app_built_for_one_command_answers_as_the_whole_app(runner: CliRunner, args: list[str]) -> None:
-    from omega_db.cli import app_for
-
     narrow = app_for(args)
     assert narrow is not app  # built for this command alone (else this test would compare app with itself)
     whole, alone = runner.invoke(app, args), runner.invoke(narrow, args)
@@ -76,22 +74,16 @@ def test_the_app_built_for_one_command_answers_as_the_whole_app(runner: CliRunne
 
 @pytest.mark.parametrize("args", [[], ["--help"], ["--debug", "status"], ["lesons"], ["projectsx"]], ids=repr)
 def test_a_command_line_that_names_no_command_first_gets_the_whole_app(args: list[str]) -> None:
-    from omega_db.cli import app_for
-
     assert app_for(args) is app
 
 
 def test_the_app_for_a_command_holds_that_command_alone() -> None:
     import typer.main
 
-    from omega_db.cli import app_for
-
     for name in commands():
         assert sorted(typer.main.get_command(app_for([name])).commands) == [name]  # type: ignore[attr-defined]
 
 
 def test_a_shell_asking_for_completions_gets_the_whole_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    from omega_db.cli import app_for
-
     monkeypatch.setenv("_OMEGA_DB_COMPLETE", "bash_complete")
     assert app_for(["lessons"]) is app

@@ -143,7 +143,7 @@ for _name, _group in _GROUPS.items():
 def app_for(args: list[str]) -> typer.Typer:
     """The app that runs this command line: when its first word names a command, an app with
     that command alone, which answers exactly as the whole app would. Typer builds every
-    command's options before it runs one (~8 ms of every run); this way it builds one's."""
+    command's options before it runs one (~7 ms of every run); this way it builds one's."""
     name = args[0] if args else ""
     if os.environ.get(_COMPLETE_VAR):  # the shell asks for completions: they need every command
         return app

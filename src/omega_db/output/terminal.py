@@ -67,12 +67,8 @@ def _escapes_understood(env: Mapping[str, str]) -> bool:
 
 
 def _digits(value: str | None) -> int | None:
-    if value is None or not value.isdigit():
-        return None
-    try:
-        return int(value)
-    except ValueError:  # digits that int() does not take ("²"): as if unset
-        return None
+    # isdecimal, not rich's isdigit: "²" is a digit that int() refuses (rich stops on it); here it is unset.
+    return int(value) if value is not None and value.isdecimal() else None
 
 
 def _width(env: Mapping[str, str], dumb: bool) -> int:
