@@ -243,6 +243,11 @@ def run(prepared: Prepared, *, make_backup: bool = True, timeout: float = db.DEF
             wal = _is_wal(conn)
             if wal:
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
+                # A batch's COMMIT does not wait for the disk; the checkpoint after it syncs the -wal
+                # before copying. In WAL mode that cannot corrupt the file (SQLite's documentation of
+                # synchronous): a power cut can only undo the last batches, whose rows are then still
+                # there for the next prune. Full size, in-process: 4 to 5 s less lock held (of 30).
+                conn.execute("PRAGMA synchronous = NORMAL")
             # The indexes a batch touches at random are read again by every batch: keep them in
             # memory (64 MiB; SQLite's default is 2): a full-size bench prune went from 64 s to 49 s.
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
