@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -175,8 +176,20 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_migratio
     assert "half" in states and set(states) - {"half"}, states
 
 
+@pytest.fixture
+def sigint_delivered() -> Iterator[None]:
+    """SIGINT reaches the processes this test starts, even when pytest itself runs with it
+    ignored (started in the background by a shell, `cmd &`): an ignored signal stays ignored
+    across exec, and Python then installs no KeyboardInterrupt handler in omega-db."""
+    before = signal.getsignal(signal.SIGINT)
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to the default at exec
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def test_ctrl_c_during_migrate_rolls_back_and_says_so(
-    tmp_path: Path, big_010: Path, big_digest: dict, references: dict
+    tmp_path: Path, big_010: Path, big_digest: dict, references: dict, sigint_delivered: None
 ) -> None:
     """SIGINT mid-migration: the process rolls back itself (no hot journal left), exit 130."""
     path = copy_db(big_010, tmp_path / "memory.db")
