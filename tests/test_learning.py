@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +81,19 @@ def _seed(path: Path) -> Path:
     return path
 
 
+def _clear_of_midnight(margin: float = 60.0) -> None:
+    """Wait out UTC midnight if it is closer than margin: the seed's days and the command's window
+    are both counted from date('now'), and they must be the same day (this module takes seconds)."""
+    now = datetime.now(UTC)
+    to_midnight = (now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1) - now).total_seconds()
+    if to_midnight < margin:
+        time.sleep(to_midnight + 1)
+
+
 @pytest.fixture(scope="module")
 def week(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeded 013 file; tests only read it (run() checks that not a byte changes)."""
+    _clear_of_midnight()
     return _seed(tmp_path_factory.mktemp("learning") / "memory.db")
 
 
