@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from omega_db.chain import transfer
 from omega_db.ground import sql
 from omega_db.ground.errors import BadArgumentError
 
@@ -59,6 +58,8 @@ class Migration:
         the columns allow it, and every copy with a larger page cache (see transfer):
         the same rows, much faster.
         """
+        from omega_db.chain import transfer  # only migrate runs SQL: a listing does not pay for it
+
         for statement in self.statements:
             copy = transfer.parse(statement)
             if copy is not None:
@@ -80,8 +81,12 @@ def discover(folder: Path | None = None) -> tuple[Migration, ...]:
 
 @functools.cache
 def _shipped() -> tuple[Migration, ...]:
-    # Read once per process: the files are part of the installed package.
-    return _read(resources.files("omega_db.migrations").iterdir())
+    # Read once per process: the files are part of the installed package, a folder (pip
+    # installs no zip). Found from the package itself: importlib.resources, for a zip we
+    # never have, costs every command about 5 ms of imports.
+    package = importlib.import_module("omega_db.migrations")  # the folder migrations/ (pyproject's package-dir)
+    assert package.__file__ is not None  # a regular package: the folder has its __init__.py
+    return _read(Path(package.__file__).parent.iterdir())
 
 
 def _read(files: Iterable[Any]) -> tuple[Migration, ...]:
