@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests import helpers
+from tests import faultkit, helpers
 
 PROJECTS = ("", "alpha", "beta")
 CHANNELS = ("telegram", "whatsapp")
@@ -157,6 +157,15 @@ def ids(path: Path) -> dict[str, set[str]]:
     try:
         return {t: {i for (i,) in conn.execute(f"SELECT id FROM {t}")}
                 for t in ("audit_log", "outcomes", "scheduled_tasks", "messages", "conversations", "facts", "lessons")}
+    finally:
+        conn.close()
+
+
+def journal_mode(path: Path) -> str:
+    """The file's journal mode, as a new connection finds it."""
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
     finally:
         conn.close()
 
@@ -351,9 +360,10 @@ BIG_AGES = {"audit_log": "90d", "outcomes": "30d", "scheduled_tasks": "2w", "mes
 _big: list[Path] = []
 
 
-def big(path: Path) -> Path:
+def big(path: Path, journal: str = "wal") -> Path:
     """A copy of one big WAL-mode file (built once per test process): about 40 senders, 150,000 outcomes,
-    100,000 messages, 60,000 audit_log rows, 20,000 tasks, none near the boundaries of BIG_AGES."""
+    100,000 messages, 60,000 audit_log rows, 20,000 tasks, none near the boundaries of BIG_AGES.
+    journal="delete": the copy in rollback-journal mode (a file OMEGA has not opened since it was made)."""
     if not _big:
         folder = Path(tempfile.mkdtemp(prefix="omega-db-prune-"))
         template = build(folder / "big.db", senders=40, outcomes=150_000, conversations=12, messages=90,
@@ -364,4 +374,6 @@ def big(path: Path) -> Path:
         _big.append(template)
     shutil.copyfile(_big[0], path)
     path.chmod(0o600)
+    if journal != "wal":
+        faultkit.set_journal_mode(path, journal)
     return path
