@@ -277,3 +277,44 @@ def test_a_bad_file_is_one_sentence_and_changes_nothing(runner: CliRunner, tmp_p
     assert ran.code == 2, ran.stderr
     one_sentence(ran, path)
     assert (helpers.listing(tmp_path), helpers.fingerprint(path) if path.is_file() else None) == before
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["projects", "{named}", "rename", "alpha", "delta", "--yes"],  # the listing's DB before the subcommand
+        ["projects", "{named}", "rename", "--yes", "alpha", "delta"],
+        ["projects", "-f", "json", "rename", "alpha", "delta", "{named}", "--yes"],  # the listing's option before it
+        ["projects", "--projects-dir", "{folder}", "rename", "alpha", "delta", "{named}", "--yes"],
+    ],
+)
+def test_words_before_rename_are_refused_and_no_database_changes(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, words: list[str]
+) -> None:
+    # `projects DB rename ...` once renamed in the default database ($OMEGA_DB), not the one named.
+    default = seeded(tmp_path)
+    named = tmp_path / "named.db"
+    shutil.copyfile(default, named)
+    monkeypatch.setenv("OMEGA_DB", str(default))
+    before = {path: helpers.fingerprint(path) for path in (default, named)}
+    ran = invoke(runner, *(word.format(named=named, folder=tmp_path) for word in words))
+    assert ran.code == 2, ran.stderr
+    assert "omega-db projects rename OLD NEW [DB] [OPTIONS]" in ran.stderr
+    assert {path: helpers.fingerprint(path) for path in (default, named)} == before
+    assert helpers.backups(default) == [] and helpers.backups(named) == []
+
+
+def test_projects_with_more_than_one_word_names_the_words_and_rename(runner: CliRunner, tmp_path: Path) -> None:
+    path = seeded(tmp_path)
+    ran = invoke(runner, "projects", str(path), "alpha", "delta")
+    assert ran.code == 2
+    assert f"projects takes one DB, not 3 words ('{path}', 'alpha', 'delta')" in ran.stderr
+    assert "omega-db projects rename OLD NEW [DB]" in ran.stderr
+
+
+def test_the_usage_shows_rename_with_its_db_after_old_new(runner: CliRunner) -> None:
+    ran = invoke(runner, "projects", "--help")
+    assert ran.code == 0
+    lines = ran.stdout.splitlines()
+    assert lines[0] == "Usage: omega-db projects [OPTIONS] [DB]"
+    assert lines[1] == "   or: omega-db projects rename OLD NEW [DB] [OPTIONS]"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer._click.exceptions import UsageError  # Typer's own (vendored Click): exit 2 with the usage
 from typer.core import TyperArgument, TyperGroup
 
 from omega_db.commands import completion
@@ -29,6 +30,7 @@ from omega_db.ground.defaults import DEFAULT_TIMEOUT
 from omega_db.output import streams
 from omega_db.output.streams import ReportFormat
 
+RENAME_USAGE = "rename OLD NEW [DB] [OPTIONS]"
 PROJECTS_DIR = "~/.omega/projects"  # where OMEGA finds a project: ~/.omega/projects/<name>/
 
 ProjectsDirOpt = Annotated[
@@ -40,7 +42,12 @@ ProjectsDirOpt = Annotated[
 
 
 class _ProjectsGroup(TyperGroup):
-    """A group whose own optional DB argument never swallows the name of a subcommand."""
+    """A group whose own optional DB argument never swallows the name of a subcommand.
+
+    A subcommand comes first: `projects rename OLD NEW [DB] [OPTIONS]`. Anything before it
+    (`projects DB rename ...`) would be the listing's, which does not run, and rename would
+    work on the default database instead of the one named: refused as a usage error.
+    """
 
     allow_interspersed_args = True  # `projects DB -f json`: the listing's options after its DB
 
@@ -49,7 +56,43 @@ class _ProjectsGroup(TyperGroup):
             super().parse_args(ctx, [])  # the listing's own options keep their defaults
             ctx._protected_args, ctx.args = args[:1], args[1:]
             return ctx.args
+        positional = self._positional(ctx, args)
+        late = next((word for word in positional if word in self.commands), None)
+        if late is not None:
+            raise UsageError(
+                f"`{late}` comes right after `projects`, and its DB and options after OLD NEW: "
+                f"omega-db projects {RENAME_USAGE}.", ctx,
+            )
+        if len(positional) > 1:
+            raise UsageError(
+                f"projects takes one DB, not {len(positional)} words ({', '.join(map(repr, positional))}); "
+                "to move a project's rows: omega-db projects rename OLD NEW [DB].", ctx,
+            )
         return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        """Two lines: the listing, then rename with its DB and options after OLD NEW (never before it)."""
+        pieces = [piece for piece in self.collect_usage_pieces(ctx) if piece != self.subcommand_metavar]
+        formatter.write_usage(ctx.command_path, " ".join(pieces))
+        formatter.write_usage(ctx.command_path, RENAME_USAGE, prefix="   or: ")
+
+    def _positional(self, ctx: Any, args: list[str]) -> list[str]:
+        """The words of args that are not options or their values, as the listing's parser reads them."""
+        valued = {name for param in self.get_params(ctx) if getattr(param, "is_flag", True) is False
+                  and not getattr(param, "count", False) for name in param.opts + param.secondary_opts}
+        words: list[str] = []
+        i = 0
+        while i < len(args):
+            word = args[i]
+            if word == "--":
+                return words + args[i + 1:]
+            if word.startswith("-") and word != "-":
+                if word in valued:
+                    i += 1  # its value is the next word
+            else:
+                words.append(word)
+            i += 1
+        return words
 
     def get_params(self, ctx: Any) -> list[Any]:
         params = super().get_params(ctx)
@@ -75,7 +118,7 @@ ListingDbArg = Annotated[
 
 
 app = typer.Typer(
-    cls=_ProjectsGroup, invoke_without_command=True, rich_markup_mode=None, subcommand_metavar="[rename OLD NEW]"
+    cls=_ProjectsGroup, invoke_without_command=True, rich_markup_mode=None, subcommand_metavar=RENAME_USAGE
 )
 
 
