@@ -95,3 +95,22 @@ def test_one_session_kept_and_the_older_conversation_closed(runner: CliRunner, t
                              ("c-t", "beta", "active")]
     assert doc["merged"] == 1
     assert {t["table"]: t["moved"] for t in doc["tables"]}["project_sessions"] == 2
+
+
+@pytest.mark.parametrize("backup", [True, False])
+def test_the_report_says_where_evicted_lessons_are(runner: CliRunner, tmp_path: Path, backup: bool) -> None:
+    path = helpers.build(tmp_path / "memory.db")
+    conn = helpers.connect(path)
+    for i in range(6):  # 12 lessons in one scope after the merge: OMEGA's cap of 10 evicts 2
+        lesson(conn, f"a-{i}", "alpha", f"rule a{i}", day=i + 1)
+        lesson(conn, f"b-{i}", "beta", f"rule b{i}", day=i + 10)
+    conn.close()
+    ran = invoke(runner, "projects", "rename", "alpha", "beta", str(path), "--yes", *(() if backup else ("--no-backup",)))
+    assert ran.code == 0, ran.stderr
+    flat = " ".join(ran.stdout.split())
+    assert "Evicted 2 lesson(s)" in flat
+    if backup:
+        assert "(they remain in the backup)" in flat and len(helpers.backups(path)) == 1
+    else:
+        assert "(no backup was taken: they are gone)" in flat and "remain in the backup" not in flat
+        assert helpers.backups(path) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import sqlite3
 import subprocess
@@ -205,6 +206,34 @@ def test_on_a_terminal_it_asks_with_the_counts(seeded: Path) -> None:
     assert code == 0, shown
     assert len(helpers.backups(seeded)) == 1
     assert pruneseed.expected(seeded, "outcomes", "-30 days") == set()
+
+
+@pytest.mark.slow
+def test_on_a_terminal_without_a_backup_it_says_so_and_the_json_report_is_exact(seeded: Path) -> None:
+    # stdin and stderr on a terminal, stdout to a file: the answer's question must leave stdout alone.
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "omega_db", "prune", str(seeded), *EVERY, "--no-backup",
+                             "-f", "json"], stdin=slave, stderr=slave, stdout=subprocess.PIPE)
+    os.close(slave)
+    os.write(master, b"y\n")
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:  # the process closed its side
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0, shown
+    flat = " ".join(shown.decode(errors="replace").split())
+    assert "no backup is taken (--no-backup): the deleted rows cannot be recovered?" in flat, flat
+    assert "backup is taken first" not in flat
+    assert out.startswith(b"{") and json.loads(out)["backup"] is None  # not " {": the prompt wrote nothing here
+    assert helpers.backups(seeded) == []
 
 
 @pytest.mark.slow

@@ -166,5 +166,26 @@ def confirm_or_refuse(yes: bool, path: Path, command: str, question: Callable[[]
         return
     if not sys.stdin.isatty():
         raise BadArgumentError(f"{command} changes {path}: confirm on a terminal, or pass --yes; nothing was changed.")
-    if not typer.confirm(question(), default=False, err=True):
+    if not _confirmed(question()):
         raise OmegaDbError(f"{path}: {command} was not confirmed; nothing was changed.")
+
+
+def _confirmed(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin: y or yes goes on; n, no, an empty line or end of input does not.
+
+    Not typer.confirm: with err=True its prompt still writes a space to stdout, and the report that
+    follows there (JSON with -f json) would start with it.
+    """
+    while True:
+        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+        if not answer:  # end of input (Ctrl-D)
+            sys.stderr.write("\n")
+            return False
+        word = answer.strip().lower()
+        if word in ("y", "yes"):
+            return True
+        if word in ("", "n", "no"):
+            return False
+        sys.stderr.write("Answer y or n.\n")

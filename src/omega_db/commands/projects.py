@@ -196,7 +196,7 @@ def rename(
 
     path = database_path(ctx, database)
     prepared = core.prepare(path, old, new, projects_dir=Path(os.path.expanduser(projects_dir)), timeout=timeout)
-    confirm_or_refuse(yes, path, "projects rename", lambda: shown.rename_question(prepared))
+    confirm_or_refuse(yes, path, "projects rename", lambda: shown.rename_question(prepared, backup=not no_backup))
     renamed = core.rename(prepared, make_backup=not no_backup, timeout=timeout)
     with streams.writing():
         shown.render_rename(renamed, fmt)

@@ -89,7 +89,7 @@ def prune(
         pruned = core.dry_run(prepared, timeout=timeout)
     else:
         confirm_or_refuse(yes, path, "prune",
-                          lambda: shown.question(prepared, core.count(prepared, timeout=timeout)))
+                          lambda: shown.question(prepared, core.count(prepared, timeout=timeout), backup=not no_backup))
         with shown.progress(fmt is ReportFormat.table) as on_progress:
             pruned = core.run(prepared, make_backup=not no_backup, timeout=timeout, on_progress=on_progress)
     with streams.writing():

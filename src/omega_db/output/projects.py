@@ -77,16 +77,19 @@ def _rows(n: int) -> str:
     return f"{n} row" if n == 1 else f"{n} rows"
 
 
-def rename_question(prepared: Prepared) -> str:
-    """The confirmation asked on a terminal: what will move, and whether it merges."""
+def rename_question(prepared: Prepared, *, backup: bool) -> str:
+    """The confirmation asked on a terminal: what will move, whether it merges, and whether a backup keeps it."""
     from omega_db.data.rename import shown  # not for the listing: it never renames
 
     moving = ", ".join(f"{n} {label}" for label, n in prepared.rows if n)
     merging = (f" {shown(prepared.new).capitalize()} has rows already: the two merge as OMEGA keeps them "
                "(identical lessons become one, the cap of 10 per sender and domain applies)."
                if prepared.merging else "")
+    kept = (" A backup is taken first." if backup
+            else " No backup is taken (--no-backup): what the merge deletes cannot be recovered." if prepared.merging
+            else " No backup is taken (--no-backup).")
     return (f"Move {moving} of project {shown(prepared.old)} to {shown(prepared.new)} in "
-            f"{visible(prepared.database)}?{merging} A backup is taken first.")
+            f"{visible(prepared.database)}?{merging}{kept}")
 
 
 def rename_json(renamed: Renamed) -> dict[str, Any]:
@@ -127,7 +130,8 @@ def render_rename(renamed: Renamed, fmt: ReportFormat) -> None:
     if moves.merged:
         out.write(f"Merged {_rows(moves.merged)} into identical ones (lessons, project sessions).\n")
     if renamed.evicted:
+        kept = "they remain in the backup" if renamed.backup else "no backup was taken: they are gone"
         out.write(f"Evicted {len(renamed.evicted)} lesson(s) past OMEGA's cap of {prepared.cap} per sender, "
-                  "domain and project (they remain in the backup):\n")
+                  f"domain and project ({kept}):\n")
         out.write("".join(f"  {visible(e.id)}  {visible(e.sender_id)}  {visible(e.domain)}  {visible(e.rule)}\n"
                           for e in renamed.evicted))

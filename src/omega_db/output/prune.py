@@ -18,13 +18,14 @@ def _rows(n: int) -> str:
     return f"{n} row" if n == 1 else f"{n} rows"
 
 
-def question(prepared: Prepared, tables: tuple[Table, ...]) -> str:
-    """The confirmation asked on a terminal: what each rule deletes."""
+def question(prepared: Prepared, tables: tuple[Table, ...], *, backup: bool) -> str:
+    """The confirmation asked on a terminal: what each rule deletes, and whether a backup keeps it."""
     what = ", ".join(f"{_rows(t.deleted)} of {t.table} (older than {r.age.text})"
                      for t, r in zip(tables, prepared.rules, strict=True))
     then = " then VACUUM it;" if prepared.vacuum else ""
-    return (f"Delete {what} from {visible(prepared.database)};{then} a backup is taken first "
-            "(--no-backup skips it)?")
+    kept = ("a backup is taken first (--no-backup skips it)" if backup
+            else "no backup is taken (--no-backup): the deleted rows cannot be recovered")
+    return f"Delete {what} from {visible(prepared.database)};{then} {kept}?"
 
 
 def prune_json(pruned: Pruned) -> dict[str, Any]:
