@@ -15,6 +15,7 @@ COMMON_BAD = [
     (["--timeout", "-1"], "--timeout"),
     (["--timeout", "soon"], "--timeout"),
     (["--timeout", "nan"], "--timeout"),
+    (["--timeout", "2147484"], "--timeout"),  # past SQLite's longest busy timeout (2**31 - 1 ms): it would not wait
     (["--bogus"], "--bogus"),
 ]
 SPECIFIC_BAD = [

@@ -101,6 +101,21 @@ def test_a_writer_throughout_migrate_loses_no_row(
         conn.close()
 
 
+def test_the_longest_timeout_waits_for_the_lock(seeded_010: Path) -> None:
+    """--timeout at its most (about 24 days) waits, not wraps around: still waiting after a second, done once released."""
+    holder = hold_lock(seeded_010, "EXCLUSIVE")
+    try:
+        proc = helpers.start_cli("status", str(seeded_010), "--timeout", "2147483", "-f", "json")
+        time.sleep(1.5)
+        waiting = proc.poll() is None
+    finally:
+        release(holder)
+    out, err = proc.communicate(timeout=60)
+    assert waiting, err
+    assert proc.returncode == 0, err
+    assert json.loads(out)["database"] == str(seeded_010)
+
+
 @pytest.mark.parametrize("command", READERS)
 def test_read_commands_give_up_on_an_exclusive_lock(seeded_010: Path, command: str) -> None:
     """A writer mid-commit (BEGIN EXCLUSIVE, rollback journal) blocks reads: --timeout, exit 1."""

@@ -13,7 +13,7 @@ import typer
 
 from omega_db.commands import completion
 from omega_db.ground import paths
-from omega_db.ground.defaults import CONFIG_KEY, DEBUG_KEY
+from omega_db.ground.defaults import CONFIG_KEY, DEBUG_KEY, MAX_TIMEOUT
 from omega_db.ground.errors import BadArgumentError, BadDatabaseError, OmegaDbError
 from omega_db.output import streams
 from omega_db.output.streams import Format, ReportFormat
@@ -38,6 +38,10 @@ ReportFormatOpt = Annotated[
 def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise typer.BadParameter(f"{value} is not a number of seconds.")
+    if value > MAX_TIMEOUT:  # past it, SQLite's busy timeout would wrap around and not wait at all
+        raise typer.BadParameter(
+            f"{value:.10g} seconds is longer than SQLite can wait; the most is {MAX_TIMEOUT} (about 24 days)."
+        )
     return value
 
 

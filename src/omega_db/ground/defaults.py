@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import Enum
 
 DEFAULT_TIMEOUT = 10.0  # seconds to wait for a lock held by another process
+# SQLite's busy timeout is a C int of milliseconds: the longest wait it can hold (about 24.8 days).
+MAX_TIMEOUT = (2**31 - 1) // 1000
 # Options accepted before and after the subcommand keep their value in ctx.meta, which every
 # context of one command line shares.
 DEBUG_KEY = "omega_db.debug"
