@@ -134,3 +134,23 @@ def test_a_half_applied_file_is_listed_with_a_note_pointing_to_repair(runner: Cl
     assert rows == projectkit.expected(path, set())
     assert "012_project_sessions is half-applied" in err and "migrate --repair" in err
     assert helpers.fingerprint(path) == before
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_a_folder_name_that_is_not_utf8_is_shown_with_u_fffd(tmp_path: Path, fmt: str) -> None:
+    import subprocess
+    import sys
+
+    path = projectkit.seed(helpers.build(tmp_path / "memory.db"))
+    root = folders_in(tmp_path, "beta")
+    os.mkdir(os.fsencode(root) + b"/x\xff\xfe")  # a name no UTF-8 reader can take as it is
+    ran = subprocess.run([sys.executable, "-m", "omega_db", "projects", str(path), "--projects-dir", str(root),
+                          "-f", fmt], capture_output=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    text = ran.stdout.decode("utf-8")  # strict: not one raw byte of the name reaches stdout
+    if fmt == "json":
+        rows = json.loads(text)
+        assert {"project": "x\ufffd\ufffd", "folder": True} == {k: v for k, v in rows[-1].items() if k in ("project", "folder")}
+    else:
+        assert "x\ufffd\ufffd" in text
+    assert "1 folder name(s) in" in ran.stderr.decode() and "not valid UTF-8" in ran.stderr.decode()

@@ -83,10 +83,25 @@ class Listing:
         return sum(row.orphan for row in self.rows)
 
 
-def folders(projects_dir: Path) -> set[str]:
-    """The names of the folders in projects_dir (OSError when it cannot be listed)."""
+def folders(projects_dir: Path) -> tuple[set[str], int]:
+    """The names of the folders in projects_dir, and how many of them are not UTF-8 (OSError when it
+    cannot be listed).
+
+    A name that is not UTF-8 (os gives its bytes as lone surrogates) reads with U+FFFD, as any text
+    shown anywhere: its raw bytes would make the JSON invalid and reach the terminal as they are.
+    """
+    names, undecodable = set(), 0
     with os.scandir(projects_dir) as entries:
-        return {entry.name for entry in entries if entry.is_dir()}
+        for entry in entries:
+            if not entry.is_dir():
+                continue
+            try:
+                entry.name.encode("utf-8")
+                names.add(entry.name)
+            except UnicodeEncodeError:  # a lone surrogate: a byte that is not UTF-8
+                names.add(entry.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+                undecodable += 1
+    return names, undecodable
 
 
 def _gather(conn: sqlite3.Connection, found: dict[str | None, dict[str, object]]) -> None:
@@ -141,14 +156,19 @@ def read(conn: sqlite3.Connection, names_on_disk: set[str] | None) -> list[Proje
 
 def projects(path: Path, projects_dir: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Listing:
     """List the projects of the database at path against the folders of projects_dir, changing no byte."""
+    on_disk: set[str] | None
+    notes: tuple[str, ...] = ()
     try:
-        on_disk: set[str] | None = folders(projects_dir)
+        on_disk, undecodable = folders(projects_dir)
         folder_error = None
     except OSError as exc:
-        on_disk, folder_error = None, exc.strerror or type(exc).__name__
+        on_disk, undecodable, folder_error = None, 0, exc.strerror or type(exc).__name__
+    if undecodable:
+        notes = (f"{undecodable} folder name(s) in {projects_dir} are not valid UTF-8 and are shown with U+FFFD "
+                 "(\N{REPLACEMENT CHARACTER}); a project's rows are named in UTF-8, so none are theirs.",)
     with listing.reading(path, timeout=timeout) as reading:
         rows = read(reading.conn, on_disk)
-    return Listing(path, projects_dir, folder_error, tuple(rows), reading.notes)
+    return Listing(path, projects_dir, folder_error, tuple(rows), reading.notes + notes)
 
 
 def nearest(conn: sqlite3.Connection, table: str, name: str, *, shown: int = 5) -> list[str] | None:
