@@ -222,6 +222,19 @@ def test_max_context_messages_comes_from_omegas_config(runner: CliRunner, memory
         assert str(config) in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
 
 
+def test_a_default_config_that_cannot_be_parsed_is_exit_2_with_advice_that_fits(runner: CliRunner, memory: Path) -> None:
+    # DB is given, so the config is read only for max_context_messages: "give the database path" would not help.
+    config = Path.home() / ".omega" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[memory\n")
+    ran = invoke(runner, "context", str(memory), "--sender", "alice", "-f", "json")
+    assert ran.code == 2 and ran.stdout == ""
+    sentence = ran.stderr.strip()
+    assert len(sentence.splitlines()) == 1
+    assert str(config) in sentence and "cannot be parsed" in sentence
+    assert "--config" in sentence and "max_context_messages" in sentence and "database path" not in sentence
+
+
 def test_the_report_has_a_heading_per_section_and_escapes_stored_text(runner: CliRunner, memory: Path) -> None:
     before = helpers.fingerprint(memory)
     ran = invoke(runner, "context", str(memory), "--sender", "alice", "--project", "alpha", "--message", MESSAGE)

@@ -84,7 +84,8 @@ def config_path(config: str | os.PathLike[str] | None) -> Path:
 def memory_setting(config: str | os.PathLike[str] | None, key: str) -> object | None:
     """A key of the [memory] table of OMEGA's config file (--config, else the default one); None if
     the default file, the table or the key is absent. A file that cannot be parsed is an error."""
-    memory = _memory_table(config_path(config), required=config not in (None, ""))
+    remedy = f"or name another with --config (it is read for [memory] {key})"
+    memory = _memory_table(config_path(config), required=config not in (None, ""), remedy=remedy)
     return memory.get(key)
 
 
@@ -99,8 +100,11 @@ def _configured_path(config: Path, *, required: bool) -> str | None:
     return value
 
 
-def _memory_table(config: Path, *, required: bool) -> dict[str, object]:
-    """The [memory] table of OMEGA's config file; empty if the file (when not required) or the table is absent."""
+def _memory_table(config: Path, *, required: bool,
+                  remedy: str = "or give the database path as DB or $OMEGA_DB") -> dict[str, object]:
+    """The [memory] table of OMEGA's config file; empty if the file (when not required) or the table is absent.
+
+    remedy: what else the person can do, in the errors (the config is read for db_path unless said otherwise)."""
     import tomllib  # only when OMEGA's config file is consulted
 
     try:
@@ -113,11 +117,11 @@ def _memory_table(config: Path, *, required: bool) -> dict[str, object]:
         raise BadArgumentError(f"{config} is a folder, not OMEGA's config file; check --config.") from None
     except OSError as exc:
         raise BadDatabaseError(f"OMEGA's config file {config} cannot be read ({exc.strerror}); "
-                               "check its permissions, or give the database path as DB.") from None
+                               f"check its permissions, {remedy}.") from None
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BadArgumentError(f"OMEGA's config file {config} cannot be parsed ({exc}); fix it, "
-                               "or give the database path as DB or $OMEGA_DB.") from None
+                               f"{remedy}.") from None
     memory = parsed.get("memory")
     return memory if isinstance(memory, dict) else {}
