@@ -5,6 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from omega_db.commands import completion
+from omega_db.commands.listings import note_unknown_project
 from omega_db.commands.options import ConfigOpt, DbArg, DebugOpt, ReportFormatOpt, TimeoutOpt, database_path
 from omega_db.ground.defaults import CONFIG_KEY, DEFAULT_TIMEOUT
 from omega_db.ground.errors import BadDatabaseError
@@ -65,6 +66,8 @@ def context(
         limit = _max_context_messages(ctx.meta.get(CONFIG_KEY))  # once the file is known to answer
         built = conversation.build(found.conn, sender=sender, project=project, channel=channel, message=message,
                                    max_context_messages=limit)
+        if project is not None:  # OMEGA's view of a new project is a fair question; a typo's is worth a note
+            note_unknown_project(found.conn, ("outcomes", "lessons", "conversations"), project)
     with streams.writing():
         shown.render_context(path, built, fmt)
 

@@ -5,6 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from omega_db.commands import completion
+from omega_db.commands.listings import note_unknown_project
 from omega_db.commands.options import (
     ConfigOpt,
     DbArg,
@@ -69,6 +70,8 @@ def learning(
         for note in found.notes:
             streams.note(f"note: {note}")
         result = core.learning(found.conn, project=project, sender=sender, days=days)
+        if project is not None:
+            note_unknown_project(found.conn, ("outcomes", "lessons"), project)
     with streams.writing():
         shown.render_learning(path, result, fmt)
 

@@ -153,17 +153,24 @@ def _answer(ctx: typer.Context, database: Optional[str], timeout: float, fmt: Fo
             listings.render_listing(answer, fmt)
         project = question.get("project")
         if isinstance(project, str):
-            _unknown_project(found.conn, table, project)
+            note_unknown_project(found.conn, (table,), project)
 
 
-def _unknown_project(conn: "sqlite3.Connection", table: str, project: str) -> None:
-    """A note when --project names a project with no rows in table (a typo shows only general rows)."""
+def note_unknown_project(conn: "sqlite3.Connection", tables: tuple[str, ...], project: str) -> None:
+    """A note when --project names a project with no rows in any of tables (a typo shows only general rows)."""
     from omega_db.data import projects
+    from omega_db.ground import decoding
 
-    known = projects.nearest(conn, table, project)
-    if known is not None:
-        listed = ", ".join(known) if known else "none"
-        streams.note(f"note: no rows for {project} in {table}; known: {listed}.")
+    previous, conn.text_factory = conn.text_factory, decoding.decode  # names as str, whatever the caller read
+    try:
+        if any(projects.has_rows(conn, table, project) for table in tables):
+            return
+        known = projects.nearest(conn, project)
+    finally:
+        conn.text_factory = previous
+    listed = ", ".join(known) if known else "none"
+    where = tables[0] if len(tables) == 1 else f"{', '.join(tables[:-1])} or {tables[-1]}"
+    streams.note(f"note: no rows for {project} in {where}; known: {listed}.")
 
 
 COMMANDS = (lessons, outcomes, tasks)

@@ -171,14 +171,17 @@ def projects(path: Path, projects_dir: Path, *, timeout: float = db.DEFAULT_TIME
     return Listing(path, projects_dir, folder_error, tuple(rows), reading.notes + notes)
 
 
-def nearest(conn: sqlite3.Connection, table: str, name: str, *, shown: int = 5) -> list[str] | None:
-    """None when table holds rows of project name; else every known project, the most similar first."""
+def has_rows(conn: sqlite3.Connection, table: str, name: str) -> bool:
+    """True when table holds rows of project name, or when there is nothing to say: the general
+    scope, or a table before 011 (every row general) or not there at all."""
     if not name or "project" not in db.table_columns(conn, table):
-        return None  # general, or before 011: nothing to say
-    # Stops at the first row of the project: on the normal path (it has rows) this costs next to nothing;
-    # the full listing below is read only when the project has none.
-    if conn.execute(f"SELECT 1 FROM {table} WHERE project = ? LIMIT 1", (name,)).fetchone() is not None:
-        return None
+        return True
+    # Stops at the first row of the project: on the normal path (it has rows) this costs next to nothing.
+    return conn.execute(f"SELECT 1 FROM {table} WHERE project = ? LIMIT 1", (name,)).fetchone() is not None
+
+
+def nearest(conn: sqlite3.Connection, name: str, *, shown: int = 5) -> list[str]:
+    """The known projects (at most shown), the most similar to name first: read only when name has no rows."""
     import difflib
 
     known = [row.project for row in read(conn, None) if row.project]
