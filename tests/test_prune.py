@@ -126,12 +126,22 @@ def test_without_a_terminal_and_without_yes_it_refuses(runner: CliRunner, seeded
     assert helpers.fingerprint(seeded) == before and helpers.listing(tmp_path) == ["memory.db"]
 
 
-@pytest.mark.parametrize("age", ["30", "d", "0d", "-3d", "3m", "3 d", "1.5d", "3D", "", "3dd", "٣d", "1e3d"])
+@pytest.mark.parametrize("age", ["30", "d", "0d", "000h", "-3d", "3m", "3 d", "1.5d", "3D", "", "3dd", "٣d", "1e3d"])
 def test_a_malformed_age_is_exit_2_and_changes_nothing(runner: CliRunner, seeded: Path, age: str) -> None:
     before = helpers.fingerprint(seeded)
     ran = prune(runner, seeded, "--outcomes", age, "--yes")
     assert ran.code == 2, ran.stderr
     assert "not an age" in one_sentence(ran, seeded)
+    assert helpers.fingerprint(seeded) == before
+
+
+@pytest.mark.parametrize("age", ["3000000d", "9999999w", "10000000h", "99999999999999999999d"])
+def test_an_age_past_the_year_0000_says_so_and_changes_nothing(runner: CliRunner, seeded: Path, age: str) -> None:
+    # Both sides of the longest number parse_age takes (10**7): SQLite's own NULL below it, the bound above it.
+    before = helpers.fingerprint(seeded)
+    ran = prune(runner, seeded, "--audit-log", age, "--yes")
+    assert ran.code == 2, ran.stderr
+    assert f"--audit-log {age} reaches back before the year 0000" in one_sentence(ran, seeded)
     assert helpers.fingerprint(seeded) == before
 
 

@@ -19,7 +19,8 @@ from omega_db.ground import db
 from omega_db.ground.errors import BadArgumentError
 from omega_db.ground.untrusted import visible
 
-AGE = re.compile(r"([1-9][0-9]{0,6})([hdw])")  # a positive whole number and a unit
+AGE = re.compile(r"([0-9]+)([hdw])")  # a whole number and a unit (positive: checked with the number)
+LONGEST = 10**7  # any age from here on (27,000 years of hours) reaches back past the year 0000
 UNITS = {"h": ("hours", 1), "d": ("days", 1), "w": ("days", 7)}  # SQLite's modifier, and its factor
 NEWEST_KEPT = 20  # per sender and per (sender, project): the most OMEGA reads (/learning's 20)
 RECENT_KEPT = "-48 hours"  # every outcome this recent is kept (the heartbeat reads the last 24)
@@ -38,7 +39,12 @@ class Age:
 def parse_age(text: str, option: str, path: Path) -> Age:
     """The Age of `90d`, `12w` or `36h`; BadArgumentError (exit 2) for anything else."""
     match = AGE.fullmatch(text.strip())
-    if match is None:
+    if match is not None and int(match.group(1)) >= LONGEST:
+        raise BadArgumentError(
+            f"{option} {visible(text.strip())} reaches back before the year 0000, which SQLite's times cannot; "
+            f"give a shorter age; nothing was changed in {path}."
+        )
+    if match is None or int(match.group(1)) == 0:
         raise BadArgumentError(
             f"{option} {visible(repr(text))} is not an age: give a positive whole number and a unit, h (hours), "
             f"d (days) or w (weeks), e.g. {option} 90d; nothing was changed in {path}."
