@@ -318,3 +318,22 @@ def test_the_usage_shows_rename_with_its_db_after_old_new(runner: CliRunner) -> 
     lines = ran.stdout.splitlines()
     assert lines[0] == "Usage: omega-db projects [OPTIONS] [DB]"
     assert lines[1] == "   or: omega-db projects rename OLD NEW [DB] [OPTIONS]"
+
+
+@pytest.mark.parametrize(("new", "why"), [("x/y", "holds no '/'"), ("../../escape", "holds no '/'"),
+                                          (".", "the folder itself or its parent"), ("é" * 128, "at most 255 bytes")])
+def test_a_new_name_no_folder_can_have_is_renamed_with_a_note(runner: CliRunner, tmp_path: Path, new: str,
+                                                              why: str) -> None:
+    path = seeded(tmp_path)
+    before = helpers.dump(path)
+    ran = rename(runner, path, "alpha", new, "--yes", "--no-backup", "-f", "json")
+    assert ran.code == 0, ran.stderr
+    assert helpers.dump(path) == renamed_dump(before, "alpha", new)  # SPEC allows any NEW: done, and said
+    flat = " ".join(ran.stderr.split())
+    assert "no project folder can be named" in flat and why in flat and "OMEGA will never find" in flat
+
+
+def test_a_name_a_folder_can_have_gets_no_folder_note(runner: CliRunner, tmp_path: Path) -> None:
+    ran = rename(runner, seeded(tmp_path), "alpha", "é" * 127, "--yes", "--no-backup")  # 254 bytes
+    assert ran.code == 0, ran.stderr
+    assert "no project folder can be named" not in ran.stderr

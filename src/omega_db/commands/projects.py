@@ -196,6 +196,9 @@ def rename(
 
     path = database_path(ctx, database)
     prepared = core.prepare(path, old, new, projects_dir=Path(os.path.expanduser(projects_dir)), timeout=timeout)
+    if (why := core.unfindable(new)) is not None:  # said before the question: the person may answer no
+        streams.note(f"note: no project folder can be named {core.shown(new)} ({why}), so OMEGA will never find "
+                     f"or inject these rows under it; `omega-db projects rename` can move them again.")
     confirm_or_refuse(yes, path, "projects rename", lambda: shown.rename_question(prepared, backup=not no_backup))
     renamed = core.rename(prepared, make_backup=not no_backup, timeout=timeout)
     with streams.writing():

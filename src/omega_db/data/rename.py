@@ -98,10 +98,22 @@ def prepare(path: Path, old: str, new: str, *, projects_dir: Path, timeout: floa
     return Prepared(path, old, new, rows, merging, cap, _folder_move(projects_dir, old, new))
 
 
+def unfindable(name: str) -> str | None:
+    """Why no folder can have this name, so that OMEGA never finds a project of it; None if one can
+    (the general scope '' needs none)."""
+    if name in (".", ".."):
+        return f"'{name}' is the folder itself or its parent"
+    if "/" in name:
+        return "a folder's name holds no '/'"
+    if len(name.encode("utf-8", "surrogateescape")) > 255:
+        return "a folder's name is at most 255 bytes"
+    return None
+
+
 def _folder_move(projects_dir: Path, old: str, new: str) -> tuple[Path, Path] | None:
     source, target = projects_dir / old, projects_dir / new
     try:
-        if new in ("", ".", "..") or "/" in new or not source.is_dir() or os.path.lexists(target):
+        if new == "" or unfindable(new) or not source.is_dir() or os.path.lexists(target):
             return None
     except OSError:  # a projects folder this user cannot reach: nothing to suggest
         return None
