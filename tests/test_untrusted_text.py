@@ -28,15 +28,16 @@ PAYLOAD = (
     "\x00\x07\x08\r\n\t\x7f"  # NUL BEL BS CR LF TAB DEL
     "\x9b31m\x9d0;x\x9c"  # the C1 forms of CSI, OSC and ST
     "\u202e\u2028"  # a bidi override, a line separator
+    "a\u200bb\u2060c\ufeff"  # invisible: a zero-width space, a word joiner, a BOM (look-alike names)
     "[red]markup[/red]"  # rich markup: shown as written
 )
 # How the payload must read in a table: every control character as a visible escape.
 SHOWN = (
     "\\x1b]52;c;cGF5bG9hZA==\\x07\\x1b[2J\\x1b[H\\x1b]0;owned\\x1b\\\\x1b[8m"
-    "\\x00\\x07\\x08\\r\\n\\t\\x7f\\x9b31m\\x9d0;x\\x9c\\u202e\\u2028[red]markup[/red]"
+    "\\x00\\x07\\x08\\r\\n\\t\\x7f\\x9b31m\\x9d0;x\\x9c\\u202e\\u2028a\\u200bb\\u2060c\\ufeff[red]markup[/red]"
 )
 ARGUMENT = PAYLOAD.replace("\x00", "")  # a command-line argument cannot hold NUL
-FORBIDDEN = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n"} | {"\u202e", "\u2028"}
+FORBIDDEN = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n"} | {"\u202e", "\u2028", "\u200b", "\u2060", "\ufeff"}
 
 
 def hostile(name: str) -> str:
@@ -168,3 +169,12 @@ def test_verify_and_migrate_show_a_recorded_name_inert(database: Path, tmp_path:
             assert b"\x1b" not in stream
             assert_inert(stream.decode("utf-8"))
         assert "999_name<" in (done.stdout + done.stderr).decode(), args
+
+
+def test_the_joiners_that_scripts_and_emoji_need_stay_as_they_are() -> None:
+    from omega_db.ground.untrusted import visible
+
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji, joined by ZWJ
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # a word with a ZWNJ in it
+    assert visible(family) == family and visible(persian) == persian
+    assert visible("ali\u200bce") == "ali\\u200bce"

@@ -1,4 +1,4 @@
-"""Stored text on its way to a terminal: every control character made visible, nothing else changed.
+"""Stored text on its way to a terminal: every control (and invisible) character made visible, nothing else changed.
 
 The database's text is written by an LLM and by chat users. A terminal obeys what it
 is sent: ESC ] 52 writes its clipboard, ESC [ 2 J clears it, ESC [ 8 m hides what
@@ -13,8 +13,13 @@ from collections.abc import Sequence
 
 # C0 (NUL … US: ESC, BEL, BS, CR, LF, TAB …), DEL and the C1 range (8-bit CSI, OSC, ST …);
 # then what moves or reorders text without being a C0/C1 control: the line and paragraph
-# separators and the bidirectional marks, embeddings, overrides and isolates.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# separators and the bidirectional marks, embeddings, overrides and isolates; and what is
+# invisible and joins nothing, so that `alice` and `ali\u200bce` never look alike: the zero-width
+# space, the word joiner and invisible operators, the BOM. (The zero-width joiner and non-joiner
+# stay: emoji sequences and several scripts need them.)
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
