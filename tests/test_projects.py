@@ -117,11 +117,21 @@ def test_default_projects_folder_is_omegas(runner: CliRunner, tmp_path: Path) ->
     assert json.loads(ran.stdout) == projectkit.expected(path, {"alpha"})
 
 
-@pytest.mark.parametrize("args", [["extra"], ["--bogus"]])
+@pytest.mark.parametrize("args", [["extra"], ["--bogus"], ["--projects-dir", ""]])
 def test_bad_arguments_are_exit_2(runner: CliRunner, tmp_path: Path, args: list[str]) -> None:
     path = projectkit.seed(helpers.build(tmp_path / "memory.db"))
     ran = runner.invoke(app, ["projects", str(path), *args])
     assert ran.exit_code == 2
+
+
+def test_an_empty_projects_dir_is_not_the_current_folder(runner: CliRunner, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path = projectkit.seed(helpers.build(tmp_path / "memory.db"))
+    (tmp_path / "alpha").mkdir()  # were '' the current folder, alpha would have a folder
+    monkeypatch.chdir(tmp_path)
+    for command in (["projects", str(path)], ["projects", "rename", "alpha", "zeta", str(path), "--yes"]):
+        ran = runner.invoke(app, [*command, "--projects-dir", ""])
+        assert ran.exit_code == 2 and "'' names no folder" in ran.stderr, ran.stderr
 
 
 def test_a_half_applied_file_is_listed_with_a_note_pointing_to_repair(runner: CliRunner, tmp_path: Path) -> None:

@@ -33,10 +33,16 @@ from omega_db.output.streams import ReportFormat
 RENAME_USAGE = "rename OLD NEW [DB] [OPTIONS]"
 PROJECTS_DIR = "~/.omega/projects"  # where OMEGA finds a project: ~/.omega/projects/<name>/
 
+def _a_folder(value: str) -> str:
+    if value == "":  # Path('') is the current folder: its subfolders would pass for projects
+        raise typer.BadParameter(f"{value!r} names no folder; give OMEGA's projects folder ({PROJECTS_DIR}).")
+    return value
+
+
 ProjectsDirOpt = Annotated[
     str,
     typer.Option(
-        "--projects-dir", metavar="DIR", help="OMEGA's projects folder, one folder per project.",
+        "--projects-dir", metavar="DIR", help="OMEGA's projects folder, one folder per project.", callback=_a_folder,
     ),
 ]
 
