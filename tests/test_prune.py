@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,30 @@ def test_no_backup_takes_none(runner: CliRunner, seeded: Path, tmp_path: Path) -
     ran = prune(runner, seeded, "--audit-log", "30d", "--yes", "--no-backup", "-f", "json")
     assert ran.code == 0, ran.stderr
     assert json.loads(ran.stdout)["backup"] is None and helpers.listing(tmp_path) == ["memory.db"]
+
+
+def test_keep_leaves_the_n_newest_backups_with_the_new_one_among_them(runner: CliRunner, seeded: Path) -> None:
+    folder = seeded.parent
+    older = [folder / f"memory.db.bak-2026010{day}T040000Z" for day in (1, 2, 3)]
+    for old in older:
+        shutil.copyfile(seeded, old)
+    stranger = folder / "memory.db.bak-notes.txt"  # not a backup's name: never touched
+    stranger.write_text("mine\n")
+    ran = prune(runner, seeded, "--audit-log", "30d", "--keep", "2", "--yes", "-f", "json")
+    assert ran.code == 0, ran.stderr
+    made = Path(json.loads(ran.stdout)["backup"])  # stdout holds the report alone
+    assert set(helpers.backups(seeded)) - {stranger} == {made, older[2]}  # the new one and the newest old one
+    assert stranger.read_text() == "mine\n"
+    assert f"deleted the old backup {older[0]}" in ran.stderr and f"deleted the old backup {older[1]}" in ran.stderr
+
+
+def test_keep_without_a_backup_deletes_none(runner: CliRunner, seeded: Path) -> None:
+    old = seeded.parent / "memory.db.bak-20260101T040000Z"
+    shutil.copyfile(seeded, old)
+    for extra in (["--no-backup"], ["--dry-run"]):
+        ran = prune(runner, seeded, "--audit-log", "30d", "--keep", "1", "--yes", *extra)
+        assert ran.code == 0, ran.stderr
+        assert old.exists() and "deleted the old backup" not in ran.stderr
 
 
 def test_nothing_to_delete_takes_no_backup_and_writes_nothing(runner: CliRunner, seeded: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from omega_db.commands.options import (
     ConfigOpt,
     DbArg,
     DebugOpt,
+    KeepOpt,
     NoBackupOpt,
     ReportFormatOpt,
     TimeoutOpt,
@@ -56,6 +57,7 @@ def prune(
         bool, typer.Option("--secure-delete", help="Overwrite the deleted text in the file (PRAGMA secure_delete).")
     ] = False,
     no_backup: NoBackupOpt = False,
+    keep: KeepOpt = None,
     yes: YesOpt = False,
     fmt: ReportFormatOpt = ReportFormat.table,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
@@ -74,6 +76,7 @@ def prune(
     Examples:
       omega-db prune --audit-log 90d --dry-run
       omega-db prune --audit-log 90d --tasks 30d --yes          # e.g. from cron
+      omega-db prune --audit-log 90d --tasks 30d --keep 3 --yes # and keep only 3 backups
       omega-db prune --outcomes 12w --messages 180d --yes ~/.omega/data/memory.db
       omega-db prune --audit-log 1w --secure-delete --vacuum --yes -f json
     """
@@ -94,6 +97,11 @@ def prune(
             pruned = core.run(prepared, make_backup=not no_backup, timeout=timeout, on_progress=on_progress)
     with streams.writing():
         shown.render_prune(pruned, fmt)
+    if keep is not None and pruned.backup:  # as migrate's: a daily prune's backups would fill the disk
+        from omega_db.backups import catalogue
+        from omega_db.output import backups as kept
+
+        kept.render_pruned(catalogue.prune(path, keep=keep, made=pruned.backup))
 
 
 COMMANDS = (prune,)
