@@ -174,11 +174,15 @@ def test_a_read_only_file_is_exit_2_and_unchanged(reachable: Path) -> None:
 
 def on_a_terminal(answer: bytes, *args: str) -> tuple[int, str]:
     """omega-db with stdin and stderr on a pseudo-terminal, typing answer; (exit code, what the terminal showed)."""
-    import pty
+    code, shown, _ = on_a_terminal_with_stdout(answer, *args)
+    return code, shown
 
+
+def on_a_terminal_with_stdout(answer: bytes, *args: str) -> tuple[int, str, bytes]:
+    """As on_a_terminal, stdout to a pipe: (exit code, what the terminal showed, the bytes stdout got)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "omega_db", *args], stdin=slave, stderr=slave,
-                            stdout=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE)
     os.close(slave)
     os.write(master, answer)
     shown = b""
@@ -191,7 +195,9 @@ def on_a_terminal(answer: bytes, *args: str) -> tuple[int, str]:
             break
         shown += chunk
     os.close(master)
-    return proc.wait(timeout=60), shown.decode(errors="replace")
+    assert proc.stdout is not None
+    out = proc.stdout.read()  # the reports here are small: the pipe never filled while the terminal was read
+    return proc.wait(timeout=60), shown.decode(errors="replace"), out
 
 
 @pytest.mark.slow
@@ -211,25 +217,9 @@ def test_on_a_terminal_it_asks_with_the_counts(seeded: Path) -> None:
 @pytest.mark.slow
 def test_on_a_terminal_without_a_backup_it_says_so_and_the_json_report_is_exact(seeded: Path) -> None:
     # stdin and stderr on a terminal, stdout to a file: the answer's question must leave stdout alone.
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "omega_db", "prune", str(seeded), *EVERY, "--no-backup",
-                             "-f", "json"], stdin=slave, stderr=slave, stdout=subprocess.PIPE)
-    os.close(slave)
-    os.write(master, b"y\n")
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(master, 1 << 16)
-        except OSError:  # the process closed its side
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    assert proc.wait(timeout=60) == 0, shown
-    flat = " ".join(shown.decode(errors="replace").split())
+    code, shown, out = on_a_terminal_with_stdout(b"y\n", "prune", str(seeded), *EVERY, "--no-backup", "-f", "json")
+    assert code == 0, shown
+    flat = " ".join(shown.split())
     assert "no backup is taken (--no-backup): the deleted rows cannot be recovered?" in flat, flat
     assert "backup is taken first" not in flat
     assert out.startswith(b"{") and json.loads(out)["backup"] is None  # not " {": the prompt wrote nothing here
