@@ -128,3 +128,48 @@ def test_lessons_only_in_lessons_v2_are_all_kept_by_the_repair(runner: CliRunner
     finally:
         conn.close()
     assert kept == stranded
+
+
+@pytest.mark.parametrize(("name", "to"), [("013_multi_lessons", "012"), ("012_project_sessions", "011"),
+                                          ("012_project_sessions", "11")])
+@pytest.mark.parametrize("repair", [False, True])
+def test_a_to_that_stops_before_the_half_applied_migration_is_refused(
+    runner: CliRunner, tmp_path: Path, name: str, to: str, repair: bool
+) -> None:
+    # The file is recorded at the target, so the target alone said "up to date", exit 0:
+    # a cron `--to` then passed a file OMEGA cannot start on.
+    path = tmp_path / "memory.db"
+    half_applied(path, name, 1 if name.startswith("012") else LESSONS_GONE[1])
+    before = helpers.fingerprint(path)
+    result = invoke(runner, "migrate", str(path), "--to", to, *(["--repair"] if repair else []))
+    assert result.code == 1 and result.stdout == ""
+    assert f"{name} is half-applied" in result.stderr and f"--to {to} stops before it" in result.stderr
+    assert f"migrate --repair --to {name}" in result.stderr and "up to date" not in result.stderr
+    assert helpers.fingerprint(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db"]
+
+
+@pytest.mark.parametrize(("name", "statements"), [("012_project_sessions", 1), LESSONS_GONE])
+def test_repair_dry_run_prints_the_repair_and_what_follows_it_and_changes_nothing(
+    runner: CliRunner, tmp_path: Path, name: str, statements: int
+) -> None:
+    path = tmp_path / "memory.db"
+    half_applied(path, name, statements)
+    before = helpers.fingerprint(path)
+
+    plain = invoke(runner, "migrate", str(path), "--dry-run")
+    assert plain.code == 1 and "--repair" in plain.stderr  # a plain migrate would fail: so does its dry run
+
+    shown = invoke(runner, "migrate", str(path), "--repair", "--dry-run")
+    assert shown.code == 0, shown.stderr
+    assert f"Repair {name} (half-applied)" in shown.stdout and f"run {name} whole and record it" in shown.stdout
+    follows = "013_multi_lessons" if name.startswith("012") else None
+    assert ("-- 013_multi_lessons" in shown.stdout) == (follows is not None)
+    assert f"-- {name}\n" not in shown.stdout or follows == name  # the repaired migration is not run twice
+    assert "Dry run: nothing was changed." in shown.stdout
+
+    doc = json.loads(invoke(runner, "migrate", str(path), "--repair", "--dry-run", "-f", "json").stdout)
+    assert doc["repair"]["name"] == name and doc["repair"]["steps"][-1] == f"run {name} whole and record it"
+    assert [m["name"] for m in doc["plan"]] == ([follows] if follows else [])
+    assert helpers.fingerprint(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db"]

@@ -280,8 +280,20 @@ def test_json_output_reports_each_migration(seeded_010: Path, runner: CliRunner)
     doc = json.loads(result.stdout)
     assert [a["name"] for a in doc["applied"]] == ["011_project_learning", "012_project_sessions", "013_multi_lessons"]
     assert all(a["seconds"] >= 0 for a in doc["applied"])
-    assert doc["current"] == "013_multi_lessons"
+    assert doc["current"] == "013_multi_lessons" and doc["pending"] == []
     assert Path(doc["backup"]).exists()
+
+
+def test_json_pending_is_what_is_still_pending_after_the_run(db_path: Path, runner: CliRunner) -> None:
+    helpers.build(db_path, to="003")
+    ran = runner.invoke(app, ["migrate", str(db_path), "--to", "005", "-f", "json"])
+    assert ran.exit_code == 0, ran.stderr
+    doc = json.loads(ran.stdout)
+    assert [a["name"] for a in doc["applied"]] == ALL[3:5]
+    assert doc["pending"] == ALL[5:] and doc["current"] == ALL[4]
+    # A dry run changes nothing: everything not recorded is still pending; the plan is what it would apply.
+    dry = json.loads(runner.invoke(app, ["migrate", str(db_path), "--to", "007", "--dry-run", "-f", "json"]).stdout)
+    assert dry["pending"] == ALL[5:] and [m["name"] for m in dry["plan"]] == ALL[5:7]
 
 
 def test_history_gap_is_refused(migrated_db: Path, runner: CliRunner) -> None:

@@ -58,6 +58,8 @@ class Result:
     current: str | None = None
     checked: tuple[str, ...] = ()  # tables given a quick integrity check
     repaired: str | None = None  # the half-applied migration --repair completed
+    still_pending: tuple[str, ...] = ()  # what the file does not record once the command is done
+    repair_plan: halfapplied.HalfApplied | None = None  # what --repair --dry-run would complete
 
 
 OnEvent = Callable[[Event], None]
@@ -80,7 +82,8 @@ def migrate(
     if not exists:
         plan = history.inspect(None, path, to=to, known=known)
         if dry_run:
-            return Result(path, created=False, dry_run=True, backup=None, plan=plan)
+            return Result(path, created=False, dry_run=True, backup=None, plan=plan,
+                          still_pending=_names(plan.all_pending))
         db.create_file(path)
         conn = db.connect_readwrite(path, timeout=timeout)
     elif dry_run:
@@ -92,14 +95,16 @@ def migrate(
             plan = history.inspect(conn, path, to=to, known=known)
         history.refuse_gaps(plan)
         half = None
-        if plan.pending and exists:
+        if plan.all_pending and exists:
+            # Whatever the target: a --to that stops before the half-applied migration
+            # must not report a file OMEGA cannot start on as up to date.
             with db.translate_errors(path):
                 half = halfapplied.detect(conn, plan)
-            if half and (dry_run or not repair_half_applied or half.blocker):
-                raise HalfAppliedError(f"{path}: {half.describe()}. {half.remedy()}. Nothing was changed.")
+            if half:
+                _refuse_half_applied(path, half, plan, to, repair_half_applied)
         if dry_run or not plan.pending:
             return Result(path, created=not exists, dry_run=dry_run, backup=None, plan=plan,
-                          current=plan.current)
+                          current=plan.current, still_pending=_names(plan.all_pending), repair_plan=half)
         check_writable(path)
         checking = None
         if exists and make_backup:
@@ -140,12 +145,31 @@ def migrate(
         rebuilt |= repaired.rebuilt if repaired else set()
         with db.translate_errors(path):
             checked = apply.quick_check(conn, rebuilt, path)
-            current = history.inspect(conn, path, known=known).current
+            final = history.inspect(conn, path, known=known)
         return Result(path, created=not exists, dry_run=False, backup=saved, plan=plan,
-                      applied=tuple(applied), current=current, checked=checked,
-                      repaired=repaired.name if repaired else None)
+                      applied=tuple(applied), current=final.current, checked=checked,
+                      repaired=repaired.name if repaired else None, still_pending=_names(final.all_pending))
     finally:
         conn.close()
+
+
+def _names(migrations: tuple[Migration, ...]) -> tuple[str, ...]:
+    return tuple(m.name for m in migrations)
+
+
+def _refuse_half_applied(
+    path: Path, half: halfapplied.HalfApplied, plan: Plan, to: str | None, repair_half_applied: bool
+) -> None:
+    """HalfAppliedError unless --repair can complete half within the target (a dry run then shows how)."""
+    said = f"{path}: {half.describe()}"
+    if half.migration not in plan.pending:
+        raise HalfAppliedError(
+            f"{said}; --to {to} stops before it, which would leave the file half-applied. "
+            f"`omega-db migrate --repair --to {half.migration.name}` (or without --to) completes it. "
+            "Nothing was changed."
+        )
+    if half.blocker or not repair_half_applied:
+        raise HalfAppliedError(f"{said}. {half.remedy()}. Nothing was changed.")
 
 
 def _backup_progress(path: Path, on_event: OnEvent | None) -> Callable[[int, int], None] | None:

@@ -17,6 +17,7 @@ from omega_db.output.terminal import Painter, detect
 from omega_db.verify.checks import Severity
 
 if TYPE_CHECKING:
+    from omega_db.chain.files import Migration
     from omega_db.chain.migrate import Event, Result
     from omega_db.data.status import Status
     from omega_db.verify.run import Report
@@ -38,14 +39,22 @@ def migrate_json(result: Result) -> dict[str, Any]:
         "created": result.created,
         "backup": str(result.backup) if result.backup else None,
         "applied": [{"name": a.name, "seconds": round(a.seconds, 6)} for a in result.applied],
-        "pending": [m.name for m in plan.pending],
+        "pending": list(result.still_pending),
         "newer": list(plan.newer),
         "current": result.current if not result.dry_run else plan.current,
         "repaired": result.repaired,
     }
     if result.dry_run:
-        doc["plan"] = [{"name": m.name, "sql": m.sql} for m in plan.pending]
+        half = result.repair_plan
+        doc["repair"] = {"name": half.migration.name, "steps": list(half.steps)} if half else None
+        doc["plan"] = [{"name": m.name, "sql": m.sql} for m in _to_apply(result)]
     return doc
+
+
+def _to_apply(result: Result) -> tuple[Migration, ...]:
+    """The migrations a dry run would apply: after --repair, the repaired one is not run again."""
+    half = result.repair_plan
+    return tuple(m for m in result.plan.pending if half is None or m != half.migration)
 
 
 def render_migrate(result: Result, fmt: ReportFormat) -> None:
@@ -69,10 +78,18 @@ def render_migrate(result: Result, fmt: ReportFormat) -> None:
             out(f"{result.database} is up to date at {plan.current}; nothing to apply.\n")
             return
         creating = " (the file does not exist yet and would be created)" if not plan.exists else ""
-        out(f"Plan for {result.database}{creating}: {len(plan.pending)} migration(s) to apply.\n")
+        to_apply = _to_apply(result)
+        half = result.repair_plan
+        then = f"{len(to_apply)} migration(s) to apply"
+        if half:
+            then = f"repair {half.migration.name}, then {then}" if to_apply else f"repair {half.migration.name}"
+        out(f"Plan for {result.database}{creating}: {then}.\n")
         if plan.bootstrap:
             out("Bootstrap: 001_init, 002_audit_log, 003_memory_enhancement would be recorded as applied.\n")
-        for migration in plan.pending:  # omega-db's own SQL files: shown as they are
+        if half:
+            out(f"\nRepair {half.migration.name} (half-applied), in one transaction after a backup:\n")
+            out("".join(f"  {step}\n" for step in half.steps))
+        for migration in to_apply:  # omega-db's own SQL files: shown as they are
             sys.stdout.write(f"\n-- {migration.name}\n{migration.sql.rstrip()}\n")
         out("\nDry run: nothing was changed.\n")
         return
@@ -91,7 +108,7 @@ def render_migrate(result: Result, fmt: ReportFormat) -> None:
     width = max(len(a.name) for a in result.applied)
     for applied in result.applied:
         out(f"  {applied.name:<{width}}  applied  {_seconds(applied.seconds)}\n")
-    left = len(plan.all_pending) - len(result.applied)
+    left = len(result.still_pending)
     tail = f", {left} pending" if left else ""
     out(f"{result.database} is now at {result.current}{tail}.\n")
 
