@@ -214,6 +214,21 @@ def test_quick_trusts_declared_constraints_and_full_scans_them(seeded_010_migrat
     quick = {c.name: c for c in verify(seeded_010_migrated, quick=True).checks}
     assert full["outcome-scores"].status == "fail"
     assert quick["outcome-scores"].status == "ok" and "--quick" in quick["outcome-scores"].detail
+    assert "ignore_check_constraints" in quick["outcome-scores"].detail  # not "guaranteed": it was not
+
+
+def test_scores_are_checked_at_010_where_outcomes_begins(seeded_010: Path) -> None:
+    # 010 creates outcomes with its CHECK; the check used to wait for 011 and say "not applicable".
+    conn = helpers.connect(seeded_010)
+    conn.execute("PRAGMA ignore_check_constraints = ON")
+    conn.execute("INSERT INTO outcomes (id, sender_id, domain, score, lesson) VALUES ('x', 'a', 'b', 5, 'c')")
+    conn.close()
+    found = {c.name: c for c in verify(seeded_010).checks}["outcome-scores"]
+    assert found.status == "fail" and "1 outcome(s) have a score other than -1, 0 or 1" in found.detail
+    earlier = helpers.build(seeded_010.with_name("at-009.db"), to="009")
+    assert {c.name: c for c in verify(earlier).checks}["outcome-scores"].detail == (
+        "not applicable: 010_outcomes is not applied"
+    )
 
 
 def corrupt_pages(path: Path, pages: list[int]) -> None:
