@@ -160,13 +160,24 @@ def test_a_malformed_age_is_exit_2_and_changes_nothing(runner: CliRunner, seeded
     assert helpers.fingerprint(seeded) == before
 
 
-@pytest.mark.parametrize("age", ["3000000d", "9999999w", "10000000h", "99999999999999999999d"])
+@pytest.mark.parametrize("age", ["800000d", "120000w", "20000000h", "3000000d", "9999999w", "99999999999999999999d"])
 def test_an_age_past_the_year_0000_says_so_and_changes_nothing(runner: CliRunner, seeded: Path, age: str) -> None:
-    # Both sides of the longest number parse_age takes (10**7): SQLite's own NULL below it, the bound above it.
+    # SQLite's answer decides, for every unit: a year below 0000 ('-0001-…', which no stored time is
+    # older than as text: the rule deleted nothing, silently) or NULL (beyond its range).
     before = helpers.fingerprint(seeded)
     ran = prune(runner, seeded, "--audit-log", age, "--yes")
     assert ran.code == 2, ran.stderr
     assert f"--audit-log {age} reaches back before the year 0000" in one_sentence(ran, seeded)
+    assert helpers.fingerprint(seeded) == before
+
+
+@pytest.mark.parametrize("age", ["10000000h", "700000d", "99999w"])
+def test_a_long_age_that_stays_after_the_year_0000_is_taken(runner: CliRunner, seeded: Path, age: str) -> None:
+    # 10,000,000 hours reach back to about the year 886: once refused, because a bound of 10**7 ignored the unit.
+    before = helpers.fingerprint(seeded)
+    ran = prune(runner, seeded, "--audit-log", age, "--dry-run", "-f", "json")
+    assert ran.code == 0, ran.stderr
+    assert json.loads(ran.stdout)["tables"][0]["deleted"] == 0
     assert helpers.fingerprint(seeded) == before
 
 

@@ -10,6 +10,7 @@ that is not a time is NULL, so such a value is never older than anything and nev
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ from omega_db.ground.errors import BadArgumentError
 from omega_db.ground.untrusted import visible
 
 AGE = re.compile(r"([0-9]+)([hdw])")  # a whole number and a unit (positive: checked with the number)
-LONGEST = 10**7  # any age from here on (27,000 years of hours) reaches back past the year 0000
 UNITS = {"h": ("hours", 1), "d": ("days", 1), "w": ("days", 7)}  # SQLite's modifier, and its factor
 NEWEST_KEPT = 20  # per sender and per (sender, project): the most OMEGA reads (/learning's 20)
 RECENT_KEPT = "-48 hours"  # every outcome this recent is kept (the heartbeat reads the last 24)
@@ -39,18 +39,31 @@ class Age:
 def parse_age(text: str, option: str, path: Path) -> Age:
     """The Age of `90d`, `12w` or `36h`; BadArgumentError (exit 2) for anything else."""
     match = AGE.fullmatch(text.strip())
-    if match is not None and int(match.group(1)) >= LONGEST:
-        raise BadArgumentError(
-            f"{option} {visible(text.strip())} reaches back before the year 0000, which SQLite's times cannot; "
-            f"give a shorter age; nothing was changed in {path}."
-        )
     if match is None or int(match.group(1)) == 0:
         raise BadArgumentError(
             f"{option} {visible(repr(text))} is not an age: give a positive whole number and a unit, h (hours), "
             f"d (days) or w (weeks), e.g. {option} 90d; nothing was changed in {path}."
         )
     unit, factor = UNITS[match.group(2)]
-    return Age(text.strip(), f"-{int(match.group(1)) * factor} {unit}")
+    age = Age(text.strip(), f"-{int(match.group(1)) * factor} {unit}")
+    if not _reachable(age.modifier):
+        raise BadArgumentError(
+            f"{option} {visible(text.strip())} reaches back before the year 0000, which SQLite's times cannot; "
+            f"give a shorter age; nothing was changed in {path}."
+        )
+    return age
+
+
+def _reachable(modifier: str) -> bool:
+    """Whether SQLite's datetime('now', modifier) is a time from the year 0000 on.
+
+    Asked of SQLite itself, for every unit: beyond its range it answers NULL, and a year
+    below 0000 comes out as '-0001-…', which no stored time compares older than as text,
+    so such an age would delete nothing without a word.
+    """
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        (bound,) = conn.execute("SELECT datetime('now', ?)", (modifier,)).fetchone()
+    return bound is not None and not bound.startswith("-")
 
 
 @dataclass(frozen=True)
