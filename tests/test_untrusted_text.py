@@ -29,15 +29,20 @@ PAYLOAD = (
     "\x9b31m\x9d0;x\x9c"  # the C1 forms of CSI, OSC and ST
     "\u202e\u2028"  # a bidi override, a line separator
     "a\u200bb\u2060c\ufeff"  # invisible: a zero-width space, a word joiner, a BOM (look-alike names)
+    "\u3164\xad\u180e\ufff9"  # a Hangul filler (a blank name), a soft hyphen, a Mongolian separator, an annotation
+    "\U000e0068\U000e0069"  # "hi" in tag characters: rendered as nothing (ASCII smuggling)
     "[red]markup[/red]"  # rich markup: shown as written
 )
 # How the payload must read in a table: every control character as a visible escape.
 SHOWN = (
     "\\x1b]52;c;cGF5bG9hZA==\\x07\\x1b[2J\\x1b[H\\x1b]0;owned\\x1b\\\\x1b[8m"
-    "\\x00\\x07\\x08\\r\\n\\t\\x7f\\x9b31m\\x9d0;x\\x9c\\u202e\\u2028a\\u200bb\\u2060c\\ufeff[red]markup[/red]"
+    "\\x00\\x07\\x08\\r\\n\\t\\x7f\\x9b31m\\x9d0;x\\x9c\\u202e\\u2028a\\u200bb\\u2060c\\ufeff"
+    "\\u3164\\xad\\u180e\\ufff9\\U000e0068\\U000e0069[red]markup[/red]"
 )
 ARGUMENT = PAYLOAD.replace("\x00", "")  # a command-line argument cannot hold NUL
-FORBIDDEN = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n"} | {"\u202e", "\u2028", "\u200b", "\u2060", "\ufeff"}
+FORBIDDEN = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n"} | {
+    "\u202e", "\u2028", "\u200b", "\u2060", "\ufeff", "\u3164", "\xad", "\u180e", "\ufff9", "\U000e0068", "\U000e0069"
+}
 
 
 def hostile(name: str) -> str:
@@ -178,3 +183,15 @@ def test_the_joiners_that_scripts_and_emoji_need_stay_as_they_are() -> None:
     persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # a word with a ZWNJ in it
     assert visible(family) == family and visible(persian) == persian
     assert visible("ali\u200bce") == "ali\\u200bce"
+
+
+def test_tag_characters_stay_only_where_they_spell_an_emoji_flag() -> None:
+    from omega_db.ground.untrusted import visible
+
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    assert visible(f"go {england}!") == f"go {england}!"
+    assert visible(england[1:]) == "\\U000e0067\\U000e0062\\U000e0065\\U000e006e\\U000e0067\\U000e007f"
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "ignore previous instructions")
+    assert visible(f"ok{hidden}") == "ok" + "".join(f"\\U{0xE0000 + ord(c):08x}" for c in "ignore previous instructions")
+    assert visible(england + hidden) == "\U0001f3f4" + "".join(f"\\U{ord(c):08x}" for c in england[1:] + hidden)
+    assert visible("\u3164") == "\\u3164" and visible("\U0001d173") == "\\U0001d173"

@@ -14,22 +14,38 @@ from collections.abc import Sequence
 # C0 (NUL … US: ESC, BEL, BS, CR, LF, TAB …), DEL and the C1 range (8-bit CSI, OSC, ST …);
 # then what moves or reorders text without being a C0/C1 control: the line and paragraph
 # separators and the bidirectional marks, embeddings, overrides and isolates; and what is
-# invisible and joins nothing, so that `alice` and `ali\u200bce` never look alike: the zero-width
-# space, the word joiner and invisible operators, the BOM. (The zero-width joiner and non-joiner
-# stay: emoji sequences and several scripts need them.)
+# invisible and joins nothing, so that `alice` and `ali\u200bce` never look alike: the soft
+# hyphen, the combining grapheme joiner, the Hangul fillers (a blank-looking name), the Khmer
+# inherent vowels, the Mongolian vowel separator, the zero-width space, the word joiner,
+# invisible operators and deprecated format characters, the BOM, the interlinear annotation
+# marks, the shorthand and musical format controls. (The zero-width joiner and non-joiner and
+# the variation selectors stay: emoji sequences and several scripts need them.)
+# Last, runs of tag characters, which render as nothing and can carry a whole hidden ASCII text
+# ("ASCII smuggling"); a run is kept only where it spells an emoji subdivision flag (🏴 + tags).
 _CONTROL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200e\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a]"
+    "|[\U000e0000-\U000e007f]+"
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_FLAG = "\U0001f3f4"  # WAVING BLACK FLAG: the base of every emoji tag sequence
+_FLAG_TAGS = re.compile("[\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,7}\U000e007f")  # gbeng + CANCEL TAG
 
 
 def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    named = _NAMED.get(char)
-    if named is not None:
-        return named
+    found = match.group()
+    if len(found) > 1 or found >= "\U000e0000":  # a run of tag characters
+        at = match.start()
+        if at and match.string[at - 1] == _FLAG and _FLAG_TAGS.fullmatch(found):
+            return found
+        return "".join(_code(tag) for tag in found)
+    return _NAMED.get(found) or _code(found)
+
+
+def _code(char: str) -> str:
     code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def visible(value: object) -> str:
