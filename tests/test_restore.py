@@ -260,7 +260,11 @@ def test_restore_refuses_a_bad_backup(runner: CliRunner, tmp_path: Path, kind: s
     before = snapshot(tmp_path)
     ran = invoke(runner, "restore", str(bad), str(path), "--yes")
     assert ran.code == 2, ran.stderr
-    one_sentence(ran, bad)
+    said = one_sentence(ran, bad)
+    # Advice for a backup, never a database's: not "restore it from a backup", not "create it with migrate".
+    assert "restore it from a backup" not in said and "omega-db migrate" not in said
+    if kind in ("text", "truncated", "missing"):
+        assert f"`omega-db backups {path}`" in said, said
     assert snapshot(tmp_path) == before
 
 
@@ -466,3 +470,30 @@ def test_a_half_applied_backup_is_restored_and_said_so(runner: CliRunner, tmp_pa
     assert ran.code == 0, ran.stderr
     assert "half-applied" in ran.stderr and "migrate --repair" in ran.stderr
     assert helpers.dump(path) == helpers.dump(made)
+
+
+def test_restore_to_the_default_database_whose_folder_is_gone_creates_it(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ~/.omega/data/ deleted with the database in it: SPEC's "a missing DB is simply restored".
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("OMEGA_DB", raising=False)
+    path, made = scene(tmp_path / "elsewhere")
+    ran = invoke(runner, "restore", str(made), "--yes", "-f", "json")
+    assert ran.code == 0, ran.stderr
+    restored = home / ".omega" / "data" / "memory.db"
+    assert json.loads(ran.stdout)["kept"] is None
+    assert helpers.dump(restored) == helpers.dump(made)
+    assert stat.S_IMODE((home / ".omega").stat().st_mode) == 0o700
+    assert stat.S_IMODE(restored.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(restored.stat().st_mode) == 0o600
+
+
+def test_restore_never_creates_a_folder_the_user_named(runner: CliRunner, tmp_path: Path) -> None:
+    path, made = scene(tmp_path)
+    typo = tmp_path / "dta" / "memory.db"
+    ran = invoke(runner, "restore", str(made), str(typo), "--yes")
+    assert ran.code == 2 and "its folder does not exist" in one_sentence(ran, typo)
+    assert not typo.parent.exists()

@@ -40,6 +40,7 @@ class Prepared:
     source_current: str | None
     exists: bool
     current: str | None  # the database's version now, None when it is gone or does not open
+    make_folders: bool = False  # the default database's folder is gone too: restore creates it, 0700
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,15 @@ class Restored:
     half_applied: str | None = None
 
 
-def prepare(source: Path, database: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> Prepared:
-    """Check the backup and the database; raise what stops the restore before anything changes."""
+def prepare(
+    source: Path, database: Path, *, timeout: float = db.DEFAULT_TIMEOUT, make_folders: bool = False
+) -> Prepared:
+    """Check the backup and the database; raise what stops the restore before anything changes.
+
+    make_folders: the database is OMEGA's default one, whose folder may be gone with it
+    (~/.omega/data/ deleted); the restore then creates it as migrate would. A folder the
+    user named is never created: a typo in it must not become a new database somewhere.
+    """
     if online_copy.looks_like_a_backup(database):
         # `restore memory.db.bak-*` with two matches would otherwise restore one backup over the other.
         raise BadArgumentError(
@@ -79,26 +87,41 @@ def prepare(source: Path, database: Path, *, timeout: float = db.DEFAULT_TIMEOUT
     except OSError as exc:  # a name too long, ...
         raise BadDatabaseError(f"cannot restore to {database} ({exc.strerror}); check the path.") from None
     target = Path(os.path.realpath(database)) if link else database
-    if not target.parent.is_dir():
+    folders_gone = not target.parent.is_dir() and not os.path.lexists(target.parent)
+    if not target.parent.is_dir() and not (make_folders and folders_gone):
         raise BadDatabaseError(f"cannot restore to {database}: its folder does not exist; check the path.")
     exists = os.path.lexists(target)
     if exists and not stat.S_ISREG(os.lstat(target).st_mode):
         raise BadDatabaseError(f"{database} is not a regular file; give the path of the .db file.")
+    if not os.path.lexists(source):
+        raise BadDatabaseError(
+            f"{source} does not exist; `omega-db backups {database}` lists the backups of {database}."
+        )
     db.check_readable(source)
     if exists and os.path.samefile(source, target):
         raise BadArgumentError(f"{source} is the database itself; give one of its backups (`omega-db backups`).")
-    conn = reading.open_copy(source, timeout=timeout)
     try:
-        reading.quick_check(conn, source)
-        source_current = reading.version(conn, source)
-    finally:
-        conn.close()
+        conn = reading.open_copy(source, timeout=timeout)
+        try:
+            reading.quick_check(conn, source)
+            source_current = reading.version(conn, source)
+        finally:
+            conn.close()
+    except BadDatabaseError as exc:
+        if not isinstance(exc.__cause__, sqlite3.Error):
+            raise
+        # The advice for a damaged database ("restore it from a backup") is wrong for a backup.
+        raise BadDatabaseError(
+            f"{source} cannot be restored ({reading.reason(exc)}); choose another backup: "
+            f"`omega-db backups {database}` lists them."
+        ) from exc
     if source_current is None:
         raise BadDatabaseError(
             f"{source} holds no OMEGA schema (no migration recorded); choose another backup."
         )
     holders.refuse_if_open(target, database, "restore")
-    return Prepared(database, target, source, source_current, exists, _version_or_none(target, timeout))
+    current = None if folders_gone else _version_or_none(target, timeout)
+    return Prepared(database, target, source, source_current, exists, current, make_folders=folders_gone)
 
 
 def _version_or_none(path: Path, timeout: float) -> str | None:
@@ -118,6 +141,11 @@ def restore(prepared: Prepared, *, timeout: float = db.DEFAULT_TIMEOUT) -> Resto
     """Replace the database with the backup; the replaced database becomes a backup itself."""
     target, shown = prepared.target, prepared.database
     folder = target.parent
+    if prepared.make_folders:
+        try:
+            db.make_folders(target)
+        except OSError as exc:
+            raise BadDatabaseError(f"cannot restore {shown}: its folder cannot be created ({exc.strerror}).") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BadDatabaseError(f"cannot restore {shown}: its folder is read-only for this user; check its permissions.")
     holders.refuse_if_open(target, shown, "restore")

@@ -116,7 +116,7 @@ def restore(
     from omega_db.output import backups as shown
 
     path = database_path(ctx, database, missing_ok=True)
-    prepared = core.prepare(Path(os.path.expanduser(backup_file)), path, timeout=timeout)
+    prepared = core.prepare(Path(os.path.expanduser(backup_file)), path, timeout=timeout, make_folders=database is None)
     confirm_or_refuse(yes, path, "restore", lambda: shown.restore_question(prepared))
     restored = core.restore(prepared, timeout=timeout)
     with streams.writing():

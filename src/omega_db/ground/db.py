@@ -162,17 +162,28 @@ def connect_readwrite(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite
     return _open(path, "rw", timeout, (f"PRAGMA threads = {SORTER_THREADS}",))
 
 
-def create_file(path: Path) -> None:
-    """Create an empty database file 0600, and any missing parent folders 0700."""
+def make_folders(path: Path) -> list[Path]:
+    """Create the missing parent folders of path, 0700; the folders created, outermost first.
+
+    Raises OSError as os.mkdir does (create_file turns it into a sentence).
+    """
     missing = []
     parent = path.parent
     while not parent.exists():
         missing.append(parent)
         parent = parent.parent
+    made: list[Path] = []
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)  # mkdir's mode is narrowed by the umask only
+        made.append(folder)
+    return made
+
+
+def create_file(path: Path) -> None:
+    """Create an empty database file 0600, and any missing parent folders 0700."""
     try:
-        for folder in reversed(missing):
-            folder.mkdir(mode=0o700)
-            os.chmod(folder, 0o700)  # mkdir's mode is narrowed by the umask only
+        make_folders(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.fchmod(fd, 0o600)
