@@ -125,12 +125,20 @@ def test_nothing_to_offer_from_a_missing_damaged_or_locked_database_quickly(tmp_
     assert helpers.fingerprint(locked) == before
 
 
+SCRIPT_OF = {"bash": "complete -o default -F _omega_db_completion", "zsh": "#compdef omega-db",
+             "fish": "complete --command omega-db"}
+
+
 def test_the_completion_script_and_install_options(tmp_path: Path) -> None:
-    environ = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    for shell in ("bash", "zsh", "fish"):
-        done = helpers.run_cli("--show-completion", shell, env=environ)
-        assert done.returncode == 0, done.stderr
-        assert "_OMEGA_DB_COMPLETE" in done.stdout and "omega-db" in done.stdout
+    # Run from whatever shell runs the tests (bash under .ci/run): the named shell's script, not that one's.
+    for shell, starts in SCRIPT_OF.items():
+        for args in (["--show-completion", shell], [f"--show-completion={shell}"]):
+            done = helpers.run_cli(*args)
+            assert done.returncode == 0, done.stderr
+            assert starts in done.stdout and "_OMEGA_DB_COMPLETE" in done.stdout, (args, done.stdout[:80])
+            assert all(other not in done.stdout for s, other in SCRIPT_OF.items() if s != shell)
+    unknown = helpers.run_cli("--show-completion", "tcsh")
+    assert unknown.returncode == 2 and unknown.stdout == "" and "tcsh" in unknown.stderr
     help_text = helpers.run_cli("--help").stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
 

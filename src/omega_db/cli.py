@@ -157,6 +157,22 @@ def app_for(args: list[str]) -> typer.Typer:
     return narrow
 
 
+_COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
+# Typer's switch for the form of these options that takes the shell's name (its tests use it);
+# by default they are flags and the shell is detected from the parent process, so
+# `--show-completion zsh` typed in bash printed the bash script and exited 0.
+_NAMED_SHELL_VAR = "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"
+
+
+def _shell_named(args: list[str]) -> bool:
+    """The line names the shell for --show-completion or --install-completion (`zsh`, `=fish`)."""
+    for i, arg in enumerate(args):
+        name, eq, _ = arg.partition("=")
+        if name in _COMPLETION_OPTIONS:
+            return bool(eq) or (i + 1 < len(args) and not args[i + 1].startswith("-"))
+    return False
+
+
 def _version_alone() -> bool:
     """The command line is `omega-db --version` and nothing else (and no shell is asking for completions)."""
     return sys.argv[1:] == ["--version"] and not os.environ.get(_COMPLETE_VAR)
@@ -166,6 +182,8 @@ def main() -> None:
     """Console-script entry point."""
     try:
         streams.prepare_streams()
+        if _shell_named(sys.argv[1:]):
+            os.environ[_NAMED_SHELL_VAR] = "1"  # the named shell, checked by Typer: bash, zsh, fish, …
         if _version_alone():
             # Answered as the app would, before Typer builds every command's options (~7 ms).
             _version(True)
