@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,15 @@ def nobody_dir() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder)
+
+
+@pytest.fixture
+def sigint_delivered() -> Iterator[None]:
+    """SIGINT reaches the processes this test starts, even when pytest itself runs with it
+    ignored (started in the background by a shell, `cmd &`): an ignored signal stays ignored
+    across exec, and Python then installs no KeyboardInterrupt handler in omega-db."""
+    before = signal.getsignal(signal.SIGINT)
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to the default at exec
+    yield
+    signal.signal(signal.SIGINT, before)

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -174,18 +173,6 @@ def test_sigkill_during_repair_leaves_the_half_applied_state_or_a_clean_migratio
         result = migrate.migrate(path, repair_half_applied=True, make_backup=False)
         assert result.current == M013
     assert "half" in states and set(states) - {"half"}, states
-
-
-@pytest.fixture
-def sigint_delivered() -> Iterator[None]:
-    """SIGINT reaches the processes this test starts, even when pytest itself runs with it
-    ignored (started in the background by a shell, `cmd &`): an ignored signal stays ignored
-    across exec, and Python then installs no KeyboardInterrupt handler in omega-db."""
-    before = signal.getsignal(signal.SIGINT)
-    if before == signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to the default at exec
-    yield
-    signal.signal(signal.SIGINT, before)
 
 
 def test_ctrl_c_during_migrate_rolls_back_and_says_so(

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -206,7 +207,7 @@ def test_on_a_terminal_it_asks_with_the_counts(seeded: Path) -> None:
     code, shown = on_a_terminal(b"n\n", "prune", str(seeded), *EVERY)
     assert code == 1 and "not confirmed" in shown, shown
     flat = " ".join(shown.split())
-    assert "3 rows of audit_log" in flat and "20 rows of outcomes" in flat and "a backup is taken first" in flat
+    assert "3 rows of audit_log" in flat and "20 rows of outcomes" in flat and "A backup is taken first" in flat
     assert state(seeded) == before
     code, shown = on_a_terminal(b"y\n", "prune", str(seeded), *EVERY)
     assert code == 0, shown
@@ -220,7 +221,7 @@ def test_on_a_terminal_without_a_backup_it_says_so_and_the_json_report_is_exact(
     code, shown, out = on_a_terminal_with_stdout(b"y\n", "prune", str(seeded), *EVERY, "--no-backup", "-f", "json")
     assert code == 0, shown
     flat = " ".join(shown.split())
-    assert "no backup is taken (--no-backup): the deleted rows cannot be recovered?" in flat, flat
+    assert "No backup is taken (--no-backup): the deleted rows cannot be recovered. Go on? [y/N]" in flat, flat
     assert "backup is taken first" not in flat
     assert out.startswith(b"{") and json.loads(out)["backup"] is None  # not " {": the prompt wrote nothing here
     assert helpers.backups(seeded) == []
@@ -237,3 +238,32 @@ def test_yes_on_a_terminal_asks_nothing(seeded: Path) -> None:
 def test_no_progress_without_a_terminal(runner: CliRunner, seeded: Path) -> None:
     ran = invoke(runner, "prune", str(seeded), "--audit-log", "30d", "--yes", "--no-backup")
     assert ran.code == 0 and "deleting" not in ran.stderr and "\x1b" not in ran.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_the_question_says_nothing_was_changed(seeded: Path, sigint_delivered: None) -> None:
+    # It used to say "any migration in progress was rolled back": no migration, and nothing had begun.
+    before = state(seeded)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "omega_db", "prune", str(seeded), *EVERY], stdin=slave,
+                            stderr=slave, stdout=subprocess.PIPE)
+    os.close(slave)
+    shown = b""
+    deadline = time.monotonic() + 60
+    while b"[y/N]" not in shown and time.monotonic() < deadline:
+        shown += os.read(master, 1 << 16)
+    proc.send_signal(signal.SIGINT)
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 130
+    said = " ".join(shown.decode(errors="replace").split())
+    assert "interrupted; prune was not confirmed, nothing was changed." in said, said
+    assert "migration" not in said and "Traceback" not in said
+    assert state(seeded) == before and helpers.backups(seeded) == []

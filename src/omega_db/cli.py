@@ -67,7 +67,7 @@ class _ErrorBoundary(TyperGroup):
             streams.discard_stdout()
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
-            streams.note("interrupted; any migration in progress was rolled back.")
+            streams.note("interrupted; the write in progress, if any, was rolled back.")
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug of ours: still one sentence, traceback on request
             if _debug_wanted(ctx):

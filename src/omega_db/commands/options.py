@@ -170,7 +170,13 @@ def confirm_or_refuse(yes: bool, path: Path, command: str, question: Callable[[]
         return
     if not sys.stdin.isatty():
         raise BadArgumentError(f"{command} changes {path}: confirm on a terminal, or pass --yes; nothing was changed.")
-    if not _confirmed(question()):
+    try:
+        confirmed = _confirmed(question())
+    except KeyboardInterrupt:  # Ctrl-C at the question: nothing began, so there is nothing to roll back
+        sys.stderr.write("\n")
+        streams.note(f"interrupted; {command} was not confirmed, nothing was changed.")
+        raise typer.Exit(130) from None
+    if not confirmed:
         raise OmegaDbError(f"{path}: {command} was not confirmed; nothing was changed.")
 
 

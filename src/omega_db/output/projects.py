@@ -89,7 +89,7 @@ def rename_question(prepared: Prepared, *, backup: bool) -> str:
             else " No backup is taken (--no-backup): what the merge deletes cannot be recovered." if prepared.merging
             else " No backup is taken (--no-backup).")
     return (f"Move {moving} of project {shown(prepared.old)} to {shown(prepared.new)} in "
-            f"{visible(prepared.database)}?{merging}{kept}")
+            f"{visible(prepared.database)}?{merging}{kept} Go on?")
 
 
 def rename_json(renamed: Renamed) -> dict[str, Any]:

@@ -22,10 +22,10 @@ def question(prepared: Prepared, tables: tuple[Table, ...], *, backup: bool) -> 
     """The confirmation asked on a terminal: what each rule deletes, and whether a backup keeps it."""
     what = ", ".join(f"{_rows(t.deleted)} of {t.table} (older than {r.age.text})"
                      for t, r in zip(tables, prepared.rules, strict=True))
-    then = " then VACUUM it;" if prepared.vacuum else ""
-    kept = ("a backup is taken first (--no-backup skips it)" if backup
-            else "no backup is taken (--no-backup): the deleted rows cannot be recovered")
-    return f"Delete {what} from {visible(prepared.database)};{then} {kept}?"
+    then = " Then VACUUM it." if prepared.vacuum else ""
+    kept = ("A backup is taken first (--no-backup skips it)." if backup
+            else "No backup is taken (--no-backup): the deleted rows cannot be recovered.")
+    return f"Delete {what} from {visible(prepared.database)}?{then} {kept} Go on?"
 
 
 def prune_json(pruned: Pruned) -> dict[str, Any]:
