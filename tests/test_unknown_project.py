@@ -100,3 +100,15 @@ def test_the_newer_commands_refuse_text_that_is_not_utf8_too(known: Path, argv: 
     err = done.stderr.decode()
     assert err.count("\n") == 1 and f"{named} is not valid UTF-8" in err and "unexpected" not in err
     assert known.read_bytes() == before
+
+
+def test_the_known_names_say_how_many_more_there_are(runner: CliRunner, known: Path) -> None:
+    all_shown = runner.invoke(app, ["lessons", str(known), "--project", "my-app", "-f", "json"])
+    assert " more " not in all_shown.stderr  # three projects: every one is named
+    with sqlite3.connect(known) as conn:
+        conn.executemany("INSERT INTO lessons (sender_id, domain, rule, project) VALUES ('s', 'd', 'r', ?)",
+                         [(f"p{i}",) for i in range(7)])
+    result = runner.invoke(app, ["lessons", str(known), "--project", "my-app", "-f", "json"])
+    listed = result.stderr.split("known: ", 1)[1]
+    assert len(listed.split(" and ")[0].split(", ")) == 5  # my_app, alpha, the ESC one, p0..p6: 10 in all
+    assert listed.rstrip().endswith("and 5 more (`omega-db projects` lists them).")

@@ -165,10 +165,12 @@ def note_unknown_project(conn: "sqlite3.Connection", tables: tuple[str, ...], pr
     try:
         if any(projects.has_rows(conn, table, project) for table in tables):
             return
-        known = projects.nearest(conn, project)
+        known, total = projects.nearest(conn, project)
     finally:
         conn.text_factory = previous
     listed = ", ".join(known) if known else "none"
+    if total > len(known):
+        listed += f" and {total - len(known)} more (`omega-db projects` lists them)"
     where = tables[0] if len(tables) == 1 else f"{', '.join(tables[:-1])} or {tables[-1]}"
     streams.note(f"note: no rows for {project} in {where}; known: {listed}.")
 

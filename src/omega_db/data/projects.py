@@ -180,10 +180,11 @@ def has_rows(conn: sqlite3.Connection, table: str, name: str) -> bool:
     return conn.execute(f"SELECT 1 FROM {table} WHERE project = ? LIMIT 1", (name,)).fetchone() is not None
 
 
-def nearest(conn: sqlite3.Connection, name: str, *, shown: int = 5) -> list[str]:
-    """The known projects (at most shown), the most similar to name first: read only when name has no rows."""
+def nearest(conn: sqlite3.Connection, name: str, *, shown: int = 5) -> tuple[list[str], int]:
+    """The known projects (at most shown), the most similar to name first, and how many there are
+    in all: read only when name has no rows."""
     import difflib
 
     known = [row.project for row in read(conn, None) if row.project]
     close = difflib.get_close_matches(name, known, n=shown, cutoff=0.5)
-    return (close + [other for other in known if other not in close])[:shown]
+    return (close + [other for other in known if other not in close])[:shown], len(known)
