@@ -153,6 +153,22 @@ def test_failure_half_way_leaves_the_database_exactly_as_before(seeded_010: Path
     conn.close()
 
 
+def test_a_failure_after_earlier_migrations_of_the_run_does_not_call_the_file_unchanged(
+    seeded_010: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    for m in files.discover():
+        (folder / f"{m.name}.sql").write_text(m.sql)
+    (folder / "012_project_sessions.sql").write_text("ALTER TABLE no_such_table ADD COLUMN project TEXT;\n")
+    with pytest.raises(MigrationFailedError) as caught:
+        migrate.migrate(seeded_010, make_backup=False, migrations=files.discover(folder))
+    said = caught.value.message
+    assert "unchanged" not in said, said  # 011 was applied by this run and stays
+    assert "is at 011_project_learning, where this run's 1 earlier migration(s) left it" in said
+    assert helpers.recorded(seeded_010)[-1] == "011_project_learning"
+
+
 def test_failure_is_exit_1_with_one_sentence(seeded_010: Path, tmp_path: Path, runner: CliRunner) -> None:
     conn = sqlite3.connect(seeded_010)
     conn.execute("CREATE TABLE lessons_new (x)")  # makes 011's CREATE TABLE fail

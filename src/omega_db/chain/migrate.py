@@ -219,9 +219,11 @@ def _failure(
     # A full disk is SQLITE_FULL; a file-size limit (EFBIG) surfaces as SQLITE_IOERR_WRITE.
     room = name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR")
     hint = "; free some disk space (or raise the file size limit) and run it again" if room else ""
+    # Each migration commits on its own: those this run applied before the failure stay.
+    state = (f"is at {at}, where this run's {len(applied)} earlier migration(s) left it" if applied
+             else f"is unchanged at {at}")
     return MigrationFailedError(
-        f"migration {migration.name} failed and was rolled back ({exc}); "
-        f"{path} is unchanged at {at}{hint}."
+        f"migration {migration.name} failed and was rolled back ({exc}); {path} {state}{hint}."
     )
 
 
