@@ -91,3 +91,26 @@ def row_counts(conn: sqlite3.Connection) -> dict[str, int | None]:
         except sqlite3.DatabaseError:
             counts[table] = None
     return counts
+
+
+def restorable(source: Path, database: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> str:
+    """The version of a backup that passes quick_check and holds an OMEGA schema; else
+    BadDatabaseError, whose advice is for a backup: choose another one."""
+    try:
+        conn = open_copy(source, timeout=timeout)
+        try:
+            quick_check(conn, source)
+            current = version(conn, source)
+        finally:
+            conn.close()
+    except BadDatabaseError as exc:
+        if not isinstance(exc.__cause__, sqlite3.Error):
+            raise
+        # The advice for a damaged database ("restore it from a backup") is wrong for a backup.
+        raise BadDatabaseError(
+            f"{source} cannot be restored ({reason(exc)}); choose another backup: "
+            f"`omega-db backups {database}` lists them."
+        ) from exc
+    if current is None:
+        raise BadDatabaseError(f"{source} holds no OMEGA schema (no migration recorded); choose another backup.")
+    return current

@@ -100,25 +100,7 @@ def prepare(
     db.check_readable(source)
     if exists and os.path.samefile(source, target):
         raise BadArgumentError(f"{source} is the database itself; give one of its backups (`omega-db backups`).")
-    try:
-        conn = reading.open_copy(source, timeout=timeout)
-        try:
-            reading.quick_check(conn, source)
-            source_current = reading.version(conn, source)
-        finally:
-            conn.close()
-    except BadDatabaseError as exc:
-        if not isinstance(exc.__cause__, sqlite3.Error):
-            raise
-        # The advice for a damaged database ("restore it from a backup") is wrong for a backup.
-        raise BadDatabaseError(
-            f"{source} cannot be restored ({reading.reason(exc)}); choose another backup: "
-            f"`omega-db backups {database}` lists them."
-        ) from exc
-    if source_current is None:
-        raise BadDatabaseError(
-            f"{source} holds no OMEGA schema (no migration recorded); choose another backup."
-        )
+    source_current = reading.restorable(source, database, timeout=timeout)
     holders.refuse_if_open(target, database, "restore")
     current = None if folders_gone else _version_or_none(target, timeout)
     return Prepared(database, target, source, source_current, exists, current, make_folders=folders_gone)

@@ -162,22 +162,16 @@ def connect_readwrite(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite
     return _open(path, "rw", timeout, (f"PRAGMA threads = {SORTER_THREADS}",))
 
 
-def make_folders(path: Path) -> list[Path]:
-    """Create the missing parent folders of path, 0700; the folders created, outermost first.
-
-    Raises OSError as os.mkdir does (create_file turns it into a sentence).
-    """
+def make_folders(path: Path) -> None:
+    """Create the missing parent folders of path, 0700; OSError as os.mkdir raises it."""
     missing = []
     parent = path.parent
     while not parent.exists():
         missing.append(parent)
         parent = parent.parent
-    made: list[Path] = []
     for folder in reversed(missing):
         folder.mkdir(mode=0o700)
         os.chmod(folder, 0o700)  # mkdir's mode is narrowed by the umask only
-        made.append(folder)
-    return made
 
 
 def create_file(path: Path) -> None:
