@@ -86,6 +86,29 @@ def test_a_migration_whose_report_meets_a_full_disk_says_so(tmp_path: Path) -> N
     with open("/dev/full", "wb") as full:
         code, _, err = run(["migrate", str(path), "--no-backup"], stdout=full)
     assert code == 1 and "no room for the output" in sentence(err)
+    # The migration was committed: the sentence says so, or a cron job reads exit 1 as a failed migrate.
+    assert sentence(err).startswith(f"omega-db: error: {path} was migrated to 013_multi_lessons, but its report was not")
+    assert helpers.recorded(path)[-1] == "013_multi_lessons"
+
+
+@pytest.mark.parametrize(("args", "done"), [
+    (["prune", "{db}", "--audit-log", "1d", "--yes", "--no-backup"], "{db} was pruned"),
+    (["backup", "{db}"], "the backup "),
+    (["projects", "rename", "my-app2", "my-app-3", "{db}", "--yes", "--no-backup"], "the project was renamed in {db}"),
+])
+def test_a_write_whose_report_meets_a_full_disk_says_what_was_done(
+    database: Path, tmp_path: Path, args: list[str], done: str
+) -> None:
+    path = tmp_path / "memory.db"
+    path.write_bytes(database.read_bytes())
+    with open("/dev/full", "wb") as full:
+        code, _, err = run(filled(args, path), stdout=full)
+    said = sentence(err)
+    assert code == 1 and "no room for the output" in said
+    assert said.startswith("omega-db: error: " + done.replace("{db}", str(path))), said
+    dry = ["prune", str(path), "--audit-log", "1d", "--dry-run"]  # changed nothing: nothing to say
+    with open("/dev/full", "wb") as full:
+        assert sentence(run(dry, stdout=full)[2]).startswith("omega-db: error: there is no room")
 
 
 def close_fd(fd: int):  # noqa: ANN201 (a preexec_fn)

@@ -57,7 +57,7 @@ def backup(
     output_path = Path(os.path.expanduser(output_file)) if output_file is not None else None
     with shown.backup_progress(fmt is ReportFormat.table) as on_progress:
         taken = catalogue.take(path, output=output_path, keep=keep, timeout=timeout, on_progress=on_progress)
-    with streams.writing():
+    with streams.writing(f"the backup {taken.path} was made"):
         shown.render_backup(taken, fmt)
 
 
@@ -119,7 +119,7 @@ def restore(
     prepared = core.prepare(Path(os.path.expanduser(backup_file)), path, timeout=timeout, make_folders=database is None)
     confirm_or_refuse(yes, path, "restore", lambda: shown.restore_question(prepared))
     restored = core.restore(prepared, timeout=timeout)
-    with streams.writing():
+    with streams.writing(f"{path} was restored from {prepared.source}"):
         shown.render_restore(restored, fmt)
 
 

@@ -66,7 +66,8 @@ def migrate(
             path, to=to, dry_run=dry_run, make_backup=not no_backup, timeout=timeout, on_event=on_event,
             repair_half_applied=repair_half_applied,
         )
-    with streams.writing():
+    changed = result.applied or result.repaired or (result.created and not dry_run)
+    with streams.writing(f"{path} was migrated to {result.current}" if changed else None):
         reports.render_migrate(result, fmt)
     if keep is not None and result.backup:
         from omega_db.backups import catalogue

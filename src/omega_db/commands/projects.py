@@ -207,5 +207,5 @@ def rename(
                      f"or inject these rows under it; `omega-db projects rename` can move them again.")
     confirm_or_refuse(yes, path, "projects rename", lambda: shown.rename_question(prepared, backup=not no_backup))
     renamed = core.rename(prepared, make_backup=not no_backup, timeout=timeout)
-    with streams.writing():
+    with streams.writing(f"the project was renamed in {path}"):
         shown.render_rename(renamed, fmt)

@@ -95,7 +95,7 @@ def prune(
                           lambda: shown.question(prepared, core.count(prepared, timeout=timeout), backup=not no_backup))
         with shown.progress(fmt is ReportFormat.table) as on_progress:
             pruned = core.run(prepared, make_backup=not no_backup, timeout=timeout, on_progress=on_progress)
-    with streams.writing():
+    with streams.writing(None if dry_run else f"{path} was pruned"):
         shown.render_prune(pruned, fmt)
     if keep is not None and pruned.backup:  # as migrate's: a daily prune's backups would fill the disk
         from omega_db.backups import catalogue

@@ -96,13 +96,21 @@ def discard_stdout() -> None:
         os.close(devnull)
 
 
-def unwritable(exc: OSError) -> OutputError:
-    """The sentence for output that failed with exc (after which stdout is discarded)."""
+def unwritable(exc: OSError, done: str | None = None) -> OutputError:
+    """The sentence for output that failed with exc (after which stdout is discarded).
+
+    done: what the command changed before its report failed (a cron job must not read the exit 1
+    as a prune or a restore that did not happen, and run it again).
+    """
     discard_stdout()
     reason = exc.strerror or str(exc)
     if exc.errno in _NO_ROOM:
-        return OutputError(f"there is no room for the output ({reason}); free some disk space or write it elsewhere.")
-    return OutputError(f"the output cannot be written ({reason}); send it somewhere that can take it.")
+        failed, advice = f"there is no room for the output ({reason})", "free some disk space or write it elsewhere"
+    else:
+        failed, advice = f"the output cannot be written ({reason})", "send it somewhere that can take it"
+    if done:
+        return OutputError(f"{done}, but its report was not: {failed}; {advice}.")
+    return OutputError(f"{failed}; {advice}.")
 
 
 def finish(code: Any) -> Any:
@@ -119,8 +127,9 @@ def finish(code: Any) -> Any:
 
 
 @contextlib.contextmanager
-def writing() -> Iterator[None]:
-    """Around a command's output: flushed at the end; a failed write becomes one OutputError.
+def writing(done: str | None = None) -> Iterator[None]:
+    """Around a command's output: flushed at the end; a failed write becomes one OutputError
+    (which says what was done, when the command changed something before its report).
 
     BrokenPipeError (the reader went away: `| head`) is left for the error boundary, which
     ends quietly.
@@ -131,7 +140,7 @@ def writing() -> Iterator[None]:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise unwritable(exc) from None
+        raise unwritable(exc, done) from None
 
 
 @functools.cache
