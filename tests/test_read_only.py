@@ -167,3 +167,27 @@ def test_migrate_dry_run_reads_a_read_only_database(shared_dir: Path, where: str
     assert ran.code == 0, ran.stderr
     assert json.loads(ran.stdout)["pending"]
     assert (helpers.fingerprint(path), helpers.listing(path.parent)) == before
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_migrate_on_an_up_to_date_file_this_user_cannot_write_says_nothing_to_apply(
+    shared_dir: Path, where: str, journal: str
+) -> None:
+    # SPEC: nothing pending, no write. A WAL file in a read-only folder was exit 2 "cannot be opened".
+    path = database_in(shared_dir / "db", to=None)
+    conn = sqlite3.connect(path)
+    assert conn.execute(f"PRAGMA journal_mode = {journal}").fetchone()[0] == journal
+    conn.close()
+    (path if where == "file" else path.parent).chmod(0o444 if where == "file" else 0o555)
+    before = helpers.fingerprint(path), helpers.listing(path.parent)
+    ran = as_nobody("migrate", str(path))
+    assert ran.code == 0, ran.stderr
+    assert "up to date at 013_multi_lessons; nothing to apply" in ran.stdout
+    assert helpers.fingerprint(path) == before[0]
+    if where == "folder" or journal != "wal":  # else SQLite's read leaves its (empty) -wal and -shm, as any reader's
+        assert helpers.listing(path.parent) == before[1]
+    pending = database_in(shared_dir / "db2")  # at 010: a write is needed, and refused as before
+    (pending if where == "file" else pending.parent).chmod(0o444 if where == "file" else 0o555)
+    refused = as_nobody("migrate", str(pending))
+    assert refused.code == 2 and "read-only" in refused.stderr, refused.stderr

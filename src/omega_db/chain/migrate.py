@@ -89,7 +89,14 @@ def migrate(
     elif dry_run:
         conn = db.connect_readonly(path, timeout=timeout)
     else:
-        conn = db.connect_readwrite(path, timeout=timeout)
+        try:
+            conn = db.connect_readwrite(path, timeout=timeout)
+        except BadDatabaseError:
+            # A file this user may not write (e.g. a WAL file in a read-only folder) that has
+            # nothing pending is up to date, as --dry-run says: no write was needed.
+            if not _up_to_date(path, to, known, timeout):
+                raise
+            conn = db.connect_readonly(path, timeout=timeout)
     try:
         with db.translate_errors(path):
             plan = history.inspect(conn, path, to=to, known=known)
@@ -149,6 +156,21 @@ def migrate(
         return Result(path, created=not exists, dry_run=False, backup=saved, plan=plan,
                       applied=tuple(applied), current=final.current, checked=checked,
                       repaired=repaired.name if repaired else None, still_pending=_names(final.all_pending))
+    finally:
+        conn.close()
+
+
+def _up_to_date(path: Path, to: str | None, known: tuple[Migration, ...], timeout: float) -> bool:
+    """Whether a read-only look finds nothing for migrate to do (nothing pending up to `to`)."""
+    try:
+        conn = db.connect_readonly(path, timeout=timeout)
+    except OmegaDbError:
+        return False
+    try:
+        with db.translate_errors(path):
+            return not history.inspect(conn, path, to=to, known=known).pending
+    except OmegaDbError:
+        return False
     finally:
         conn.close()
 
