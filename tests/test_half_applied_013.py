@@ -173,3 +173,13 @@ def test_repair_dry_run_prints_the_repair_and_what_follows_it_and_changes_nothin
     assert [m["name"] for m in doc["plan"]] == ([follows] if follows else [])
     assert helpers.fingerprint(path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db"]
+
+
+def test_a_to_the_file_has_passed_names_the_half_applied_migration_too(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    half_applied(path, *LESSONS_GONE)  # at 012, 013 half-applied
+    before = helpers.fingerprint(path)
+    result = invoke(runner, "migrate", str(path), "--to", "011")
+    assert result.code == 2 and "already past it" in result.stderr  # still a bad argument
+    assert "013_multi_lessons is half-applied" in result.stderr and "migrate --repair" in result.stderr
+    assert helpers.fingerprint(path) == before

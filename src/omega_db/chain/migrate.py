@@ -15,7 +15,13 @@ from omega_db.chain import apply, files, halfapplied, history, repair
 from omega_db.chain.files import Migration
 from omega_db.chain.history import Plan
 from omega_db.ground import db, online_copy
-from omega_db.ground.errors import BadDatabaseError, HalfAppliedError, MigrationFailedError, OmegaDbError
+from omega_db.ground.errors import (
+    BadArgumentError,
+    BadDatabaseError,
+    HalfAppliedError,
+    MigrationFailedError,
+    OmegaDbError,
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def migrate(
             conn = db.connect_readonly(path, timeout=timeout)
     try:
         with db.translate_errors(path):
-            plan = history.inspect(conn, path, to=to, known=known)
+            plan = _plan(conn, path, to, known)
         history.refuse_gaps(plan)
         half = None
         if plan.all_pending and exists:
@@ -158,6 +164,19 @@ def migrate(
                       repaired=repaired.name if repaired else None, still_pending=_names(final.all_pending))
     finally:
         conn.close()
+
+
+def _plan(conn: sqlite3.Connection, path: Path, to: str | None, known: tuple[Migration, ...]) -> Plan:
+    """history.inspect's plan; a --to the file has passed also names a half-applied migration."""
+    try:
+        return history.inspect(conn, path, to=to, known=known)
+    except BadArgumentError as exc:
+        half = halfapplied.detect(conn, history.inspect(conn, path, known=known))
+        if half is None:
+            raise
+        raise BadArgumentError(
+            f"{exc.message} Besides, {half.describe()}: `omega-db migrate --repair` completes it."
+        ) from None
 
 
 def _up_to_date(path: Path, to: str | None, known: tuple[Migration, ...], timeout: float) -> bool:
