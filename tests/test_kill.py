@@ -234,3 +234,18 @@ def test_read_commands_explain_a_hot_journal_and_leave_it(
     assert proc.returncode == 0, proc.stderr
     assert not journal.exists()
     assert helpers.dump(path) == rows
+
+
+def test_backups_names_a_hot_journal_beside_a_backup(tmp_path: Path, hot: tuple[Path, dict]) -> None:
+    source, _ = hot
+    path = tmp_path / "memory.db"
+    shutil.copyfile(source, path)
+    backup = tmp_path / "memory.db.bak-20260101T000000Z"
+    shutil.copyfile(source, backup)
+    shutil.copyfile(f"{source}-journal", f"{backup}-journal")
+    Path(f"{path}-journal").unlink(missing_ok=True)
+    listed = json.loads(helpers.run_cli("backups", str(path), "-f", "json").stdout)
+    assert [item["ok"] for item in listed] == [False]
+    shown = " ".join(helpers.run_cli("backups", str(path)).stdout.split())
+    assert f"an unfinished write in {backup.name}-journal beside it" in shown, shown
+    assert "readonly database" not in shown

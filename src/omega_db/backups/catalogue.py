@@ -159,7 +159,12 @@ def catalog(path: Path, *, timeout: float = db.DEFAULT_TIMEOUT) -> list[Listed]:
             finally:
                 conn.close()
         except OmegaDbError as exc:
-            listed.append(Listed(found.path, found.created, size, None, False, reading.reason(exc)))
+            why = reading.reason(exc)
+            if os.path.lexists(f"{found.path}-journal") and "readonly" in why:
+                # SQLite's words for it ("attempt to write a readonly database") say nothing useful.
+                why = (f"an unfinished write in {found.path.name}-journal beside it, "
+                       "which only a read-write open rolls back")
+            listed.append(Listed(found.path, found.created, size, None, False, why))
             continue
         problem = "" if current else "an empty database: no OMEGA schema in it"
         listed.append(Listed(found.path, found.created, size, current, not problem, problem))
